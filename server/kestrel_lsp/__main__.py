@@ -1,0 +1,4 @@
+from kestrel_lsp.cli import main
+
+if __name__ == "__main__":
+    main()
