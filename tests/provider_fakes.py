@@ -31,6 +31,10 @@ def chunk(text: str) -> str:
     return json.dumps({"choices": [{"delta": {"content": text}}]})
 
 
+def refused() -> httpx.Response:
+    raise httpx.ConnectError("[Errno 111] Connection refused")
+
+
 def status(code: int, **headers: str) -> httpx.Response:
     return httpx.Response(code, headers=headers, json={"error": {"message": f"status {code}"}})
 
@@ -44,10 +48,20 @@ class Script:
     requests: list[httpx.Request] = field(default_factory=list)
     clients: int = 0
     gate: asyncio.Event | None = None
+    _waiters: list[tuple[int, asyncio.Event]] = field(default_factory=list)
+
+    async def wait_for_requests(self, count: int) -> None:
+        if len(self.requests) < count:
+            event = asyncio.Event()
+            self._waiters.append((count, event))
+            await event.wait()
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         index = len(self.requests) - 1
+        for count, event in self._waiters:
+            if len(self.requests) >= count:
+                event.set()
         if self.gate is not None:
             await self.gate.wait()
         step = self.steps[index] if index < len(self.steps) else self.then

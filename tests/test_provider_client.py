@@ -6,16 +6,6 @@ import asyncio
 
 import httpx
 import pytest
-from provider_fakes import (
-    CANARY,
-    RecordingSleep,
-    Script,
-    chunk,
-    make_client,
-    ok_chat,
-    sse,
-    status,
-)
 
 from kestrel_lsp.provider.auth import AuthTracker
 from kestrel_lsp.provider.errors import (
@@ -29,6 +19,16 @@ from kestrel_lsp.provider.errors import (
     StreamInterruptedError,
 )
 from kestrel_lsp.provider.wire import ChatPrompt
+from provider_fakes import (
+    CANARY,
+    RecordingSleep,
+    Script,
+    chunk,
+    make_client,
+    ok_chat,
+    sse,
+    status,
+)
 
 PROMPT = ChatPrompt(system="s", user="u")
 
@@ -233,10 +233,7 @@ async def test_first_use_lets_one_request_through_and_waiters_share_a_rejection(
     script = Script([], then=lambda: status(401), gate=gate)
     client = make_client(script)
     tasks = [asyncio.create_task(chat(client)) for _ in range(10)]
-    while not script.requests:
-        await asyncio.sleep(0)
-    for _ in range(5):  # let the other nine queue up behind the probe
-        await asyncio.sleep(0)
+    await script.wait_for_requests(1)  # the other nine are queued behind the probe by now
     gate.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, AuthRejectedError) and not r.had_worked for r in results)
@@ -251,8 +248,7 @@ async def test_coalescing_persistent_401_costs_n_plus_max_auth_retries():
     script.steps = []
     script.gate = asyncio.Event()
     tasks = [asyncio.create_task(chat(client)) for _ in range(10)]
-    while len(script.requests) < 10:
-        await asyncio.sleep(0)
+    await script.wait_for_requests(10)
     script.gate.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, AuthRejectedError) and r.had_worked for r in results)
@@ -269,8 +265,7 @@ async def test_coalescing_when_the_probe_succeeds_the_others_replay():
     script.steps = [status(401)] * 10 + [status(401), ok_chat()]
     script.gate = gate
     tasks = [asyncio.create_task(chat(client)) for _ in range(10)]
-    while len(script.requests) < 10:
-        await asyncio.sleep(0)
+    await script.wait_for_requests(10)
     gate.set()
     results = await asyncio.gather(*tasks)
     assert results == ["hello"] * 10
