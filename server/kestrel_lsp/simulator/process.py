@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -33,13 +34,13 @@ class SimulatorProcess:
         port: int = 0,
         tls_cert: str | None = None,
         tls_key: str | None = None,
-        verify: Any = True,
+        verify: ssl.SSLContext | bool = True,
         startup_timeout: float = 15.0,
     ) -> None:
         self.args = ["--port", str(port), "--script", script]
         if tls_cert and tls_key:
             self.args += ["--tls-cert", tls_cert, "--tls-key", tls_key]
-        self.verify = verify  # passed to httpx for the control requests (e.g. a CA's PEM path)
+        self.verify = verify  # for the control requests over HTTPS
         self.startup_timeout = startup_timeout
         self.first_line = ""
         self.url = ""
