@@ -400,6 +400,7 @@ def test_every_named_script_loads() -> None:
     [
         ({"steps": [{"fault": "meltdown"}]}, "steps[0].fault"),
         ({"steps": [{"status": "200"}]}, "steps[0].status"),
+        ({"steps": [101]}, "steps[0].status"),
         ({"steps": [{"colour": "red"}]}, "colour"),
         ({"then": {"delay_ms": -1}}, "then.delay_ms"),
         ({"accept_keys": "k"}, "accept_keys"),

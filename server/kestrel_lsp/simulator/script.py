@@ -66,9 +66,15 @@ _STEP_KEYS = {f.name for f in attrs.fields(Step)}
 _SCRIPT_KEYS = {f.name for f in attrs.fields(Script)}
 
 
-def _int(value: object, where: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ScriptError(f"{where}: expected an integer >= {minimum}, got {value!r}")
+def _int(value: object, where: str, minimum: int = 0, maximum: int | None = None) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        limits = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+        raise ScriptError(f"{where}: expected an integer {limits}, got {value!r}")
     return value
 
 
@@ -103,7 +109,7 @@ def parse_step(data: object, where: str) -> Step:
         raise ScriptError(f"{where}.fault: unknown fault {fault!r}; expected one of {FAULTS}")
     status = data.get("status")
     return Step(
-        status=None if status is None else _int(status, f"{where}.status", minimum=100),
+        status=None if status is None else _int(status, f"{where}.status", 200, 599),
         headers=_headers(data.get("headers", {}), f"{where}.headers"),
         body=data.get("body"),
         fault=fault,
