@@ -112,10 +112,9 @@ class KestrelServer(LanguageServer):
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         if isinstance(error, json.JSONDecodeError):
-            self.protocol._send_response(
-                None,  # type: ignore[arg-type]  # JSON-RPC: a parse error's id is null
-                error=JsonRpcParseError("the message body is not JSON").to_response_error(),
-            )
+            # JSON-RPC: a parse error is answered with id null (pygls would omit the id).
+            error_object = {"code": JsonRpcParseError.CODE, "message": "the body is not JSON"}
+            self.protocol._send_data({"jsonrpc": "2.0", "id": None, "error": error_object})
         log.warning("server error (%s): %s", getattr(source, "__name__", source), error)
 
 
