@@ -67,7 +67,9 @@ def _fix_code_action_structuring(client: LanguageClient) -> None:
             return converter.structure(obj, types.Command)
         return converter.structure(obj, types.CodeAction)
 
-    converter.register_structure_hook(Union[types.Command, types.CodeAction], structure)
+    # lsprotocol's annotations use typing.Union, and cattrs matches the hook by equality.
+    union = Union[types.Command, types.CodeAction]  # noqa: UP007
+    converter.register_structure_hook(union, structure)
 
 
 class Editor:

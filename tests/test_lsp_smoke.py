@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from lsp_harness import CANARY, SAMPLE, editor
 from lsprotocol import types
 
 from kestrel_lsp.simulator.server import SimulatorServer
+
+from lsp_harness import CANARY, SAMPLE, editor
 
 DOCSTRING = "refactor.rewrite.kestrel.docstring"
 
