@@ -11,3 +11,14 @@ from kestrel_lsp.simulator.server import SimulatorServer
 async def sim() -> AsyncIterator[SimulatorServer]:
     async with SimulatorServer("ok") as server:
         yield server
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the reliability suite's figures (fault matrix, fuzz counts) when it ran."""
+    from reliability_report import REPORT
+
+    lines = REPORT.lines()
+    if lines:
+        terminalreporter.section("Kestrel reliability")
+        for line in lines:
+            terminalreporter.write_line(line)
