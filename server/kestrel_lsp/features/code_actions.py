@@ -1,0 +1,224 @@
+"""AI code actions: listed without calling the provider, computed on resolve (or by command)."""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import attrs
+import cattrs
+from lsprotocol import types
+
+from kestrel_lsp.documents import Document, PositionError
+from kestrel_lsp.features import prompts, targets
+from kestrel_lsp.features.edits import replacement_for
+from kestrel_lsp.features.host import Host, InvalidParams
+from kestrel_lsp.features.notices import ERROR, INFO
+from kestrel_lsp.provider.errors import ProviderError
+from kestrel_lsp.session import ConfigurationProblem
+
+log = logging.getLogger(__name__)
+
+QUICKFIX = "quickfix.kestrel"
+DOCSTRING = "refactor.rewrite.kestrel.docstring"
+SELECTION = "refactor.rewrite.kestrel.selection"
+KINDS = [QUICKFIX, DOCSTRING, SELECTION]
+TITLES = {
+    QUICKFIX: "Kestrel: Fix with AI",
+    DOCSTRING: "Kestrel: Add docstring",
+    SELECTION: "Kestrel: Rewrite selection",
+}
+APPLY_COMMAND = "kestrel.applyAction"
+
+
+@attrs.define
+class ActionData:
+    """What a listed action carries to its resolve: enough to recompute, and the version."""
+
+    uri: str
+    version: int
+    kind: str
+    start_line: int
+    end_line: int
+    diagnostics: list[str] = attrs.field(factory=list)
+
+
+_DATA = cattrs.Converter(forbid_extra_keys=True)
+
+
+def structure_data(raw: Any) -> ActionData:
+    try:
+        data = _DATA.structure(raw, ActionData)
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        raise InvalidParams("this code action's data is not one Kestrel made") from exc
+    if data.kind not in KINDS:
+        raise InvalidParams(f"unknown Kestrel code action kind {data.kind!r}")
+    return data
+
+
+def _wanted(kind: str, only: list[str] | None) -> bool:
+    return not only or any(kind == o or kind.startswith(o + ".") for o in only)
+
+
+def _file_name(uri: str) -> str:
+    return posixpath.basename(unquote(urlparse(uri).path)) or uri
+
+
+class CodeActions:
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    def document(self, uri: str) -> Document:
+        document = self.host.session.documents.get(uri)
+        if document is None:
+            raise InvalidParams(f"unknown document {uri}: it is not open (send didOpen first)")
+        return document
+
+    # -- textDocument/codeAction --------------------------------------------------------------
+
+    def list(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        document = self.document(params.text_document.uri)
+        try:
+            start = document.offset_of(params.range.start.line, params.range.start.character)
+            end = document.offset_of(params.range.end.line, params.range.end.character)
+        except PositionError as exc:
+            raise InvalidParams(str(exc)) from None
+        only = [str(k) for k in params.context.only] if params.context.only else None
+        diagnostics = [d.message for d in params.context.diagnostics]
+        kinds = []
+        if diagnostics:
+            kinds.append(QUICKFIX)
+        kinds.append(DOCSTRING)
+        if start != end:
+            kinds.append(SELECTION)
+        actions = []
+        for kind in kinds:
+            if not _wanted(kind, only):
+                continue
+            first, last = self._lines_for(document, kind, params, start[0], end)
+            data = ActionData(
+                uri=document.uri,
+                version=document.version,
+                kind=kind,
+                start_line=first,
+                end_line=last,
+                diagnostics=diagnostics if kind == QUICKFIX else [],
+            )
+            actions.append(self._action(kind, data, params.context.diagnostics))
+        return actions
+
+    @staticmethod
+    def _lines_for(
+        document: Document,
+        kind: str,
+        params: types.CodeActionParams,
+        start_line: int,
+        end: tuple[int, int],
+    ) -> tuple[int, int]:
+        end_line = end[0] - 1 if end[1] == 0 and end[0] > start_line else end[0]
+        if kind == DOCSTRING:
+            return targets.definition_lines(document, start_line)
+        if kind == QUICKFIX:
+            lines = [start_line, end_line]
+            for diagnostic in params.context.diagnostics:
+                lines += [diagnostic.range.start.line, diagnostic.range.end.line]
+            last = len(document.lines) - 1
+            return max(0, min(lines)), min(last, max(lines))
+        return start_line, end_line
+
+    def _action(
+        self, kind: str, data: ActionData, diagnostics: list[types.Diagnostic]
+    ) -> types.CodeAction:
+        raw = _DATA.unstructure(data)
+        action = types.CodeAction(
+            title=TITLES[kind],
+            kind=kind,
+            diagnostics=list(diagnostics) if kind == QUICKFIX and diagnostics else None,
+            is_preferred=kind == QUICKFIX or None,
+        )
+        if self.host.session.supports_resolve:
+            action.data = raw
+        else:
+            action.command = types.Command(
+                title=TITLES[kind], command=APPLY_COMMAND, arguments=[raw]
+            )
+        return action
+
+    # -- codeAction/resolve and the command ------------------------------------------------------
+
+    async def resolve(self, action: types.CodeAction) -> types.CodeAction:
+        data = structure_data(action.data)
+        edit = await self.compute_edit(data)
+        if edit is not None:
+            action.edit = edit
+        return action
+
+    async def apply_command(self, raw: Any) -> dict[str, bool] | None:
+        data = structure_data(raw)
+        edit = await self.compute_edit(data)
+        if edit is None:
+            return None
+        applied = await self.host.apply_edit(edit)
+        return {"applied": applied}
+
+    async def compute_edit(self, data: ActionData) -> types.WorkspaceEdit | None:
+        host, session = self.host, self.host.session
+        document = session.documents.get(data.uri)
+        if document is None or document.version != data.version:
+            self._changed_notice(data.uri)
+            return None
+        if data.end_line >= len(document.lines) or data.start_line > data.end_line:
+            raise InvalidParams(f"lines {data.start_line}-{data.end_line} are outside the document")
+        if session.key_missing():
+            host.notices.provider_failed(session.missing_key_error(), automatic=False)
+            return None
+        start, end = targets.whole_lines(document, data.start_line, data.end_line)
+        original = document.slice(start, end)
+        prompt = prompts.edit_prompt(
+            task=prompts.TASKS[data.kind],
+            language=document.language_id,
+            path=_file_name(document.uri),
+            target=original,
+            before="".join(document.lines[max(0, data.start_line - 30) : data.start_line]),
+            after="".join(document.lines[data.end_line + 1 : data.end_line + 31]),
+            diagnostics=data.diagnostics,
+        )
+        try:
+            client = session.client()
+            async with host.progress(f"Kestrel: asking {session.provider}"):
+                reply = await client.chat(prompt, stream=True)
+        except ProviderError as error:
+            host.notices.provider_failed(error, automatic=False)
+            return None
+        except ConfigurationProblem as problem:
+            host.notices.show(ERROR, str(problem))
+            return None
+        host.notices.provider_ok(session.provider, f"Kestrel: {session.provider} answered.")
+        current = session.documents.get(data.uri)
+        if current is None or current.version != data.version:
+            self._changed_notice(data.uri)
+            return None
+        new_text = replacement_for(reply, original)
+        edit_range = types.Range(
+            start=types.Position(start[0], 0),
+            end=types.Position(end[0], document.units(end[0], end[1])),
+        )
+        return types.WorkspaceEdit(
+            document_changes=[
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(
+                        uri=data.uri, version=data.version
+                    ),
+                    edits=[types.TextEdit(range=edit_range, new_text=new_text)],
+                )
+            ]
+        )
+
+    def _changed_notice(self, uri: str) -> None:
+        self.host.notices.show(
+            INFO,
+            f"Kestrel: {_file_name(uri)} changed while the AI was working, so nothing was "
+            "applied. Run the action again.",
+        )

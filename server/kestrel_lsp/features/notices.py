@@ -1,0 +1,88 @@
+"""Notices (`window/showMessage`) and the `kestrel/status` notification.
+
+Both are sent only after `initialized`; what comes earlier waits. Automatic completions raise a
+given notice at most once until the state changes; explicit actions always get theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kestrel_lsp.provider.errors import ProviderError
+
+ERROR, WARNING, INFO = 1, 2, 3
+_SEVERITY = {"error": ERROR, "warning": WARNING, "info": INFO}
+
+
+@dataclass(frozen=True)
+class Status:
+    state: str
+    provider: str
+    message: str
+
+
+class Notices:
+    def __init__(
+        self,
+        show: Callable[[int, str], None],
+        send_status: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self._show = show
+        self._send_status = send_status
+        self._ready = False
+        self._pending: list[tuple[int, str]] = []
+        self._status: Status | None = None
+        self._sent_status: Status | None = None
+        self._automatic_shown: set[str] = set()
+
+    def initialized(self) -> None:
+        self._ready = True
+        for kind, text in self._pending:
+            self._show(kind, text)
+        self._pending.clear()
+        if self._status is not None:
+            self._flush_status()
+
+    def show(self, kind: int, text: str) -> None:
+        if self._ready:
+            self._show(kind, text)
+        else:
+            self._pending.append((kind, text))
+
+    def set_status(self, state: str, provider: str, message: str) -> None:
+        status = Status(state, provider, message)
+        if self._status is not None and status.state != self._status.state:
+            self._automatic_shown.clear()
+        self._status = status
+        if self._ready:
+            self._flush_status()
+
+    def _flush_status(self) -> None:
+        if self._status is not None and self._status != self._sent_status:
+            self._sent_status = self._status
+            self._send_status(
+                {
+                    "state": self._status.state,
+                    "provider": self._status.provider,
+                    "message": self._status.message,
+                }
+            )
+
+    @property
+    def state(self) -> str | None:
+        return self._status.state if self._status else None
+
+    def provider_failed(self, error: ProviderError, *, automatic: bool) -> None:
+        if error.state is not None:
+            self.set_status(error.state, error.provider, error.notice)
+        if automatic:
+            if error.notice in self._automatic_shown:
+                return
+            self._automatic_shown.add(error.notice)
+        self.show(_SEVERITY[error.severity], error.notice)
+
+    def provider_ok(self, provider: str, message: str) -> None:
+        if self.state != "ok":
+            self.set_status("ok", provider, message)

@@ -1,0 +1,442 @@
+"""The provider client: one operation = attempts under the retry policy and the known-good rule.
+
+Imported lazily (it pulls in httpx). The sleep, clock and jitter are injectable so tests assert
+the delays requested, never wall-clock time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource
+
+from kestrel_lsp.provider import wire_anthropic, wire_openai
+from kestrel_lsp.provider.auth import AuthTracker, RecoveryOutcome
+from kestrel_lsp.provider.errors import (
+    AuthRejectedError,
+    MissingKeyError,
+    ProviderError,
+    ProviderResponseError,
+    ProviderUnavailableError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    RetryBudgetExceeded,
+    StreamInterruptedError,
+)
+from kestrel_lsp.provider.http import HttpClientFactory, proxy_for
+from kestrel_lsp.provider.network import describe
+from kestrel_lsp.provider.policy import (
+    AUTH_STATUSES,
+    GiveUp,
+    RetrySettings,
+    decide,
+    is_quota_exhausted,
+    provider_message,
+)
+from kestrel_lsp.provider.presets import Preset, origin_of
+from kestrel_lsp.provider.wire import (
+    ChatPrompt,
+    FimPrompt,
+    StreamDecoder,
+    StreamErrorEvent,
+    UnreadableReply,
+    WireRequest,
+)
+from kestrel_lsp.secrets import SECRETS, redact_provider_text
+
+Sleep = Callable[[float], Awaitable[Any]]
+ErrorFactory = Callable[[], ProviderError]
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    preset: Preset
+    base_url: str
+    model: str
+    key: str | None = field(repr=False)
+    retry: RetrySettings = field(default_factory=RetrySettings)
+
+    @property
+    def provider(self) -> str:
+        return self.preset.provider
+
+
+@dataclass
+class _Failure(Exception):
+    """One attempt failed in a way the policy may retry."""
+
+    status: int | None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    network: BaseException | None = None
+    stream_cut: bool = False
+    via_proxy: str | None = None
+
+
+@dataclass
+class _Attempts:
+    retries: int = 0
+    auth_retries: int = 0
+    waited_s: float = 0.0
+    stream_replayed: bool = False
+    replayed_after_recovery: bool = False
+    leading: bool = False
+
+
+class ProviderClient:
+    def __init__(
+        self,
+        config: ProviderConfig,
+        auth: AuthTracker,
+        http: HttpClientFactory,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        now: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config
+        self.auth = auth
+        self._http = http
+        self._sleep = sleep
+        self._now = now
+        self._rand = rand
+        self._pool: httpx.AsyncClient | None = None
+        self._retired: list[httpx.AsyncClient] = []
+        SECRETS.add(config.key)
+
+    @property
+    def supports_fim(self) -> bool:
+        return self.config.preset.has_fim
+
+    # -- public operations -------------------------------------------------------------
+
+    async def chat(
+        self, prompt: ChatPrompt, *, stream: bool = True, retry_budget_s: float | None = None
+    ) -> str:
+        cfg = self.config
+        if cfg.preset.wire == "anthropic":
+            request = wire_anthropic.messages_request(
+                cfg.base_url, cfg.model, prompt, key=cfg.key, stream=stream
+            )
+            return await self._operation(
+                request,
+                wire_anthropic.parse_messages_reply,
+                wire_anthropic.MessagesStreamDecoder,
+                retry_budget_s,
+            )
+        request = wire_openai.chat_request(
+            cfg.base_url,
+            cfg.model,
+            prompt,
+            auth=cfg.preset.auth_header,
+            key=cfg.key,
+            stream=stream,
+        )
+        return await self._operation(
+            request, wire_openai.parse_chat_reply, wire_openai.ChatStreamDecoder, retry_budget_s
+        )
+
+    async def fill_in_middle(self, prompt: FimPrompt, *, retry_budget_s: float | None) -> str:
+        cfg = self.config
+        request = wire_openai.fim_request(
+            cfg.base_url, cfg.model, prompt, auth=cfg.preset.auth_header, key=cfg.key
+        )
+        return await self._operation(
+            request, wire_openai.parse_fim_reply, wire_openai.ChatStreamDecoder, retry_budget_s
+        )
+
+    async def aclose(self) -> None:
+        clients = [*self._retired, *([self._pool] if self._pool else [])]
+        self._pool, self._retired = None, []
+        for client in clients:
+            await client.aclose()
+
+    # -- one operation ---------------------------------------------------------------------
+
+    async def _operation(
+        self,
+        request: WireRequest,
+        parse: Callable[[Any], str],
+        decoder: Callable[[], StreamDecoder],
+        retry_budget_s: float | None,
+    ) -> str:
+        if self.config.preset.needs_key and not self.config.key:
+            raise MissingKeyError(self.config.provider, self.config.preset.key_variable)
+        auth = self.auth
+        if not auth.known_good:
+            rejections_seen = auth.rejections
+            async with auth.first_use:
+                if not auth.known_good:
+                    if auth.rejections != rejections_seen and auth.last_rejection is not None:
+                        raise self._never_worked(auth.last_rejection)
+                    return await self._attempts(request, parse, decoder, retry_budget_s)
+        if auth.recovery is not None:
+            outcome = await asyncio.shield(auth.recovery)
+            if not outcome.ok and outcome.error is not None:
+                raise self._copy(outcome.error)
+        return await self._attempts(request, parse, decoder, retry_budget_s)
+
+    async def _attempts(
+        self,
+        request: WireRequest,
+        parse: Callable[[Any], str],
+        decoder: Callable[[], StreamDecoder],
+        retry_budget_s: float | None,
+    ) -> str:
+        auth = self.auth
+        state = _Attempts()
+        client = self._pooled()
+        epoch_at_send = auth.recovery_epoch
+        try:
+            while True:
+                try:
+                    text = await self._send(client, request, parse, decoder)
+                except _Failure as failure:
+                    if client is not self._pool and client not in self._retired:
+                        await client.aclose()
+                    if failure.status in AUTH_STATUSES:
+                        client = await self._after_auth_failure(failure, state, epoch_at_send)
+                    else:
+                        client = await self._after_failure(failure, state, retry_budget_s)
+                    epoch_at_send = auth.recovery_epoch
+                    continue
+                if client is not self._pool and client not in self._retired:
+                    await client.aclose()
+                if state.leading:
+                    state.leading = False
+                    self._renew_pool()
+                    auth.end_recovery(RecoveryOutcome(ok=True))
+                auth.succeeded()
+                return text
+        except BaseException as exc:
+            if state.leading:
+                error = exc if isinstance(exc, ProviderError) else None
+                auth.end_recovery(RecoveryOutcome(ok=False, error=error))
+            raise
+
+    async def _after_auth_failure(
+        self, failure: _Failure, state: _Attempts, epoch_at_send: int
+    ) -> httpx.AsyncClient:
+        """Decide what follows a 401/403; returns the client for the next attempt or raises."""
+        auth = self.auth
+        assert failure.status is not None
+        if not auth.known_good:
+            error = AuthRejectedError(
+                self.config.provider, failure.status, had_worked=False, retries=0
+            )
+            auth.rejected_never_worked(error)
+            raise error
+        if not state.leading:
+            outcome: RecoveryOutcome | None = None
+            if auth.recovery is not None:
+                outcome = await asyncio.shield(auth.recovery)
+            elif auth.recovery_epoch != epoch_at_send:
+                outcome = auth.last_recovery
+            if outcome is not None and (outcome.ok or outcome.error is not None):
+                if outcome.error is not None:
+                    raise self._copy(outcome.error)
+                if state.replayed_after_recovery:
+                    raise AuthRejectedError(
+                        self.config.provider,
+                        failure.status,
+                        had_worked=True,
+                        retries=self.config.retry.max_auth_retries,
+                    )
+                state.replayed_after_recovery = True
+                return self._pooled()
+            state.leading = True
+            auth.start_recovery()
+        decision = decide(
+            status=failure.status,
+            headers=failure.headers,
+            retries_made=state.retries,
+            auth_retries_made=state.auth_retries,
+            known_good=True,
+            settings=self.config.retry,
+            now=self._now(),
+            rand=self._rand,
+        )
+        if isinstance(decision, GiveUp):
+            raise AuthRejectedError(
+                self.config.provider,
+                failure.status,
+                had_worked=True,
+                retries=state.auth_retries,
+            )
+        await self._sleep(decision.delay_s)
+        state.retries += 1
+        state.auth_retries += 1
+        state.waited_s += decision.delay_s
+        # The pooled connection that got the 401 may be pinned to a bad gateway node.
+        return self._http.new_client()
+
+    async def _after_failure(
+        self, failure: _Failure, state: _Attempts, retry_budget_s: float | None
+    ) -> httpx.AsyncClient:
+        provider = self.config.provider
+        status = failure.status
+        if status is not None and is_quota_exhausted(status, failure.body):
+            raise QuotaExhaustedError(provider, status, self._message(failure.body))
+        if status is not None and 300 <= status < 400:
+            target = failure.headers.get("location", "")
+            where = f" to {origin_of(target)}" if "://" in target else ""
+            raise ProviderResponseError(
+                provider, status, f"redirected{where}; Kestrel does not follow redirects."
+            )
+        if status == 407 and failure.via_proxy:
+            raise ProviderUnavailableError(
+                provider,
+                origin_of(self.config.base_url),
+                f"the proxy {origin_of(failure.via_proxy)} answered HTTP 407 "
+                "(Proxy Authentication Required)",
+            )
+        if failure.stream_cut:
+            if state.stream_replayed:
+                raise StreamInterruptedError(provider)
+            state.stream_replayed = True
+        decision = decide(
+            status=status,
+            headers=failure.headers,
+            retries_made=state.retries,
+            auth_retries_made=state.auth_retries,
+            known_good=self.auth.known_good,
+            settings=self.config.retry,
+            now=self._now(),
+            rand=self._rand,
+        )
+        if isinstance(decision, GiveUp):
+            raise self._final_error(failure, state, decision)
+        if retry_budget_s is not None and state.waited_s + decision.delay_s > retry_budget_s:
+            raise RetryBudgetExceeded(provider, retries=state.retries)
+        await self._sleep(decision.delay_s)
+        state.retries += 1
+        state.waited_s += decision.delay_s
+        return self._pooled()
+
+    def _final_error(self, failure: _Failure, state: _Attempts, decision: GiveUp) -> ProviderError:
+        provider = self.config.provider
+        non_auth_retries = state.retries - state.auth_retries
+        if failure.stream_cut:
+            return StreamInterruptedError(provider)
+        if failure.status is None:
+            reason = describe(failure.network, failure.via_proxy) if failure.network else "?"
+            return ProviderUnavailableError(provider, origin_of(self.config.base_url), reason)
+        if failure.status == 429:
+            return RateLimitedError(provider, retries=non_auth_retries, wait_s=decision.wait_s)
+        if failure.status == 529 and not failure.body:
+            return ProviderResponseError(
+                provider, 529, "overloaded (an error event in the stream); try again shortly."
+            )
+        return ProviderResponseError(provider, failure.status, self._message(failure.body))
+
+    # -- one attempt ------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        request: WireRequest,
+        parse: Callable[[Any], str],
+        decoder_factory: Callable[[], StreamDecoder],
+    ) -> str:
+        via = proxy_for(httpx.URL(request.url), self._http.settings)
+        try:
+            if not request.stream:
+                response = await client.post(
+                    request.url, json=request.body, headers=request.headers
+                )
+                if response.status_code != 200:
+                    raise self._status_failure(response, response.text, via)
+                try:
+                    data = response.json()
+                except ValueError:
+                    raise self._unreadable("the reply is not JSON") from None
+                return self._parsed(parse, data)
+            async with client.stream(
+                "POST", request.url, json=request.body, headers=request.headers
+            ) as response:
+                if response.status_code != 200:
+                    body = (await response.aread()).decode("utf-8", "replace")
+                    raise self._status_failure(response, body, via)
+                return await self._read_stream(response, decoder_factory())
+        except httpx.TransportError as exc:
+            raise _Failure(status=None, network=exc, via_proxy=via) from None
+
+    async def _read_stream(self, response: httpx.Response, decoder: StreamDecoder) -> str:
+        content_type = response.headers.get("content-type", "")
+        if "text/event-stream" not in content_type:
+            await response.aread()
+            raise self._unreadable(f"expected an event stream, got {content_type or 'no type'}")
+        pieces: list[str] = []
+        try:
+            async for event in EventSource(response).aiter_sse():
+                if decoder.done:
+                    continue  # drain to the end so the connection returns to the pool
+                pieces.append(decoder.feed(event.event, event.data))
+        except StreamErrorEvent:
+            if any(pieces):
+                raise StreamInterruptedError(self.config.provider) from None
+            raise _Failure(status=529) from None
+        except UnreadableReply as exc:
+            raise self._unreadable(str(exc)) from None
+        except httpx.TransportError as exc:
+            if any(pieces):
+                raise StreamInterruptedError(self.config.provider) from None
+            raise _Failure(status=None, network=exc, stream_cut=True) from None
+        if not decoder.done:
+            if any(pieces):
+                raise StreamInterruptedError(self.config.provider)
+            raise _Failure(status=None, stream_cut=True)
+        return "".join(pieces)
+
+    def _parsed(self, parse: Callable[[Any], str], data: Any) -> str:
+        try:
+            return parse(data)
+        except UnreadableReply as exc:
+            raise self._unreadable(str(exc)) from None
+
+    def _unreadable(self, why: str) -> ProviderResponseError:
+        return ProviderResponseError(
+            self.config.provider, 200, f"the reply could not be read ({why})."
+        )
+
+    @staticmethod
+    def _status_failure(response: httpx.Response, body: str, via: str | None) -> _Failure:
+        return _Failure(
+            status=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()},
+            body=body,
+            via_proxy=via,
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _pooled(self) -> httpx.AsyncClient:
+        if self._pool is None:
+            self._pool = self._http.new_client()
+        return self._pool
+
+    def _renew_pool(self) -> None:
+        if self._pool is not None:
+            self._retired.append(self._pool)
+        self._pool = self._http.new_client()
+
+    def _message(self, body: str) -> str:
+        return redact_provider_text(provider_message(body))
+
+    def _never_worked(self, error: BaseException) -> ProviderError:
+        return self._copy(error)
+
+    @staticmethod
+    def _copy(error: BaseException) -> ProviderError:
+        """A fresh exception with the same notice, so concurrent waiters don't share one."""
+        assert isinstance(error, ProviderError)
+        clone = ProviderError.__new__(type(error))
+        Exception.__init__(clone, error.notice)
+        clone.__dict__.update(error.__dict__)
+        return clone

@@ -1,0 +1,121 @@
+"""Typed provider errors. Each carries the user-facing notice text of the SPEC's table.
+
+The texts are built only from the provider id, status codes, counts, origins and the provider's
+own (already redacted) error message: never from the key.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+Severity = Literal["error", "warning", "info"]
+
+DASH = "\u2014"
+
+
+class ProviderError(Exception):
+    """Base class. `state` is the `kestrel/status` state this error moves to (None: unchanged)."""
+
+    state: ClassVar[str | None] = None
+    severity: ClassVar[Severity] = "error"
+
+    def __init__(self, provider: str, notice: str) -> None:
+        super().__init__(notice)
+        self.provider = provider
+        self.notice = notice
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.notice!r})"
+
+
+class MissingKeyError(ProviderError):
+    state = "missingKey"
+
+    def __init__(self, provider: str, key_variable: str | None) -> None:
+        variables = "KESTREL_API_KEY" + (f" or {key_variable}" if key_variable else "")
+        super().__init__(
+            provider,
+            f"Kestrel: API key is missing or unset for {provider}. Set it with "
+            f'"Kestrel: Set API Key" in VS Code, send kestrel.apiKey from your editor\'s '
+            f"settings, or set {variables} in the server's environment.",
+        )
+        self.key_variable = key_variable
+
+
+class AuthRejectedError(ProviderError):
+    state = "rejectedKey"
+
+    def __init__(self, provider: str, status: int, *, had_worked: bool, retries: int) -> None:
+        if had_worked:
+            notice = (
+                f"Kestrel: {provider} rejected your API key (HTTP {status}) {DASH} it worked "
+                "earlier in this session, so this may be a transient auth/quota issue; retried "
+                f"{retries} times with backoff and still failed. Try again shortly."
+            )
+        else:
+            notice = (
+                f"Kestrel: {provider} rejected your API key (HTTP {status}). "
+                "Check that the key is correct and active."
+            )
+        super().__init__(provider, notice)
+        self.status = status
+        self.had_worked = had_worked
+        self.retries = retries
+
+
+class QuotaExhaustedError(ProviderError):
+    state = "quotaExhausted"
+
+    def __init__(self, provider: str, status: int, detail: str = "") -> None:
+        notice = (
+            f"Kestrel: {provider} says the account's quota or balance is exhausted (HTTP {status})."
+        )
+        if detail:
+            notice += f" {detail}"
+        super().__init__(provider, notice)
+        self.status = status
+
+
+class RateLimitedError(ProviderError):
+    state = "rateLimited"
+    severity = "warning"
+
+    def __init__(self, provider: str, *, retries: int, wait_s: float | None = None) -> None:
+        notice = (
+            f"Kestrel: {provider} is rate-limiting requests (HTTP 429); retried {retries} times."
+        )
+        if wait_s is not None:
+            notice += f" It asks to wait {wait_s:.0f} s before the next request."
+        super().__init__(provider, notice)
+        self.retries = retries
+        self.wait_s = wait_s
+
+
+class RetryBudgetExceeded(RateLimitedError):
+    """An automatic completion would have waited past its retry budget: give up quietly."""
+
+
+class ProviderUnavailableError(ProviderError):
+    state = "unreachable"
+
+    def __init__(self, provider: str, origin: str, reason: str) -> None:
+        super().__init__(provider, f"Kestrel: cannot reach {provider} at {origin}: {reason}.")
+        self.origin = origin
+        self.reason = reason
+
+
+class ProviderResponseError(ProviderError):
+    """The provider answered, but not with something usable: an error status, garbage, a cut
+    stream or a redirect."""
+
+    def __init__(self, provider: str, status: int, message: str) -> None:
+        super().__init__(provider, f"Kestrel: {provider} answered HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class StreamInterruptedError(ProviderResponseError):
+    def __init__(self, provider: str) -> None:
+        super().__init__(
+            provider, 200, "the reply stream was interrupted before it finished; nothing applied."
+        )

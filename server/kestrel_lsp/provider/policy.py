@@ -1,0 +1,166 @@
+"""The retry policy: pure functions of (attempt, status or network error, headers, known-good).
+
+No I/O, no clock of its own: callers pass `now` and `rand`, so tests read as tables.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+AUTH_STATUSES = frozenset({401, 403})
+MAX_SERVER_WAIT_S = 60.0
+QUOTA_MARKERS = (
+    "insufficient_quota",
+    "insufficient balance",
+    "insufficient_balance",
+    "quota",
+    "billing",
+    "credit",
+    "balance",
+)
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_retries: int = 2
+    max_auth_retries: int = 2
+    initial_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+
+
+@dataclass(frozen=True)
+class Retry:
+    delay_s: float
+    auth: bool = False
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """`wait_s` is set when the provider asked for a wait longer than we accept."""
+
+    wait_s: float | None = None
+
+
+Decision = Retry | GiveUp
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds the server asks us to wait: `retry-after-ms`, else `retry-after` in seconds or as
+    an HTTP date (relative to `now`, a POSIX timestamp). None when absent or unreadable."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return float(raw_ms) / 1000.0
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_tz(raw)
+    if parsed is None:
+        return None
+    return float(email.utils.mktime_tz(parsed)) - now
+
+
+def backoff_delay(retries_made: int, settings: RetrySettings, rand: float) -> float:
+    """Exponential backoff with jitter: initial * 2**n, capped, minus up to 25%."""
+    base = min(settings.initial_delay_s * (2**retries_made), settings.max_delay_s)
+    return base * (1.0 - 0.25 * rand)
+
+
+def is_quota_exhausted(status: int, body: str) -> bool:
+    if status == 402:
+        return True
+    if status != 429:
+        return False
+    text = body.lower()
+    return any(marker in text for marker in QUOTA_MARKERS)
+
+
+def is_retryable_status(status: int) -> bool:
+    return status in RETRYABLE_STATUSES or status >= 500
+
+
+def decide(
+    *,
+    status: int | None,
+    headers: Mapping[str, str],
+    retries_made: int,
+    auth_retries_made: int,
+    known_good: bool,
+    settings: RetrySettings,
+    now: float,
+    rand: Callable[[], float],
+) -> Decision:
+    """Whether to retry one failed attempt, and after how long.
+
+    `status` None means a network error or timeout. `retries_made` counts every retry of this
+    operation so far (it drives the backoff); `auth_retries_made` counts the 401/403 ones.
+    """
+    if status in AUTH_STATUSES:
+        # x-should-retry never overrides the known-good rule, in either direction.
+        if not known_good or auth_retries_made >= settings.max_auth_retries:
+            return GiveUp()
+        return Retry(backoff_delay(retries_made, settings, rand()), auth=True)
+
+    non_auth_retries = retries_made - auth_retries_made
+    if non_auth_retries >= settings.max_retries:
+        return GiveUp()
+
+    should_retry = {k.lower(): v for k, v in headers.items()}.get("x-should-retry")
+    if should_retry == "false":
+        return GiveUp()
+    if should_retry != "true" and status is not None and not is_retryable_status(status):
+        return GiveUp()
+
+    server_wait = parse_retry_after(headers, now) if status is not None else None
+    if server_wait is not None and server_wait > MAX_SERVER_WAIT_S:
+        return GiveUp(wait_s=server_wait)
+    if server_wait is not None and server_wait >= 0:
+        return Retry(server_wait)
+    return Retry(backoff_delay(retries_made, settings, rand()))
+
+
+def provider_message(body: str, limit: int = 200) -> str:
+    """The provider's own error text: from a JSON error body, else the first line of text."""
+    message = ""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        error = data.get("error", data)
+        if isinstance(error, dict):
+            candidate = error.get("message") or error.get("msg") or error.get("detail")
+            if isinstance(candidate, str):
+                message = candidate
+        elif isinstance(error, str):
+            message = error
+        if not message and isinstance(data.get("message"), str):
+            message = data["message"]
+    if not message:
+        message = next((line.strip() for line in body.splitlines() if line.strip()), "")
+        if message.startswith("<"):
+            message = _html_title(body) or "an HTML error page"
+    message = " ".join(message.split())
+    if not message:
+        message = "(empty error body)"
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def _html_title(body: str) -> str:
+    lower = body.lower()
+    start = lower.find("<title>")
+    end = lower.find("</title>")
+    if start == -1 or end <= start:
+        return ""
+    return body[start + len("<title>") : end].strip()

@@ -1,0 +1,320 @@
+"""Settings: layers of plain dicts, merged "last wins" per key, then structured with cattrs.
+
+Layers, in order: defaults < environment < initializationOptions < workspace/configuration <
+workspace/didChangeConfiguration. A `null` clears what every client layer set for that key. A
+wrongly typed value is reported with its camelCase path and keeps its earlier value.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from kestrel_lsp.provider.presets import PRESETS, PROVIDER_IDS
+
+Json = dict[str, Any]
+Path = tuple[str, ...]
+Failure = tuple[Path, str]  # (attribute path, problem)
+
+
+def camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+@attrs.frozen
+class CompletionSettings:
+    enabled: bool = True
+    debounce_ms: int = 150
+
+
+@attrs.frozen
+class RetrySettings:
+    max_retries: int = 2
+    max_auth_retries: int = 2
+    initial_delay_ms: int = 500
+    max_delay_ms: int = 8000
+
+
+@attrs.frozen
+class HttpSettings:
+    proxy: str | None = attrs.field(default=None, repr=False)
+    no_proxy: tuple[str, ...] = ()
+    ca_certs: str | None = None
+    insecure_hosts: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Settings:
+    provider: str = "deepseek"
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = attrs.field(default=None, repr=False)
+    completion: CompletionSettings = attrs.field(factory=CompletionSettings)
+    retry: RetrySettings = attrs.field(factory=RetrySettings)
+    request_timeout_ms: int = 30000
+    http: HttpSettings = attrs.field(factory=HttpSettings)
+
+
+_NON_NEGATIVE = {"debounce_ms", "max_retries", "max_auth_retries", "initial_delay_ms"}
+_POSITIVE = {"max_delay_ms", "request_timeout_ms"}
+
+
+def _strict(kind: type) -> Any:
+    def structure(value: Any, _: Any) -> Any:
+        # cattrs's default hooks coerce ("false" -> True, 1.9 -> 1): a settings typo must not.
+        if type(value) is not kind:
+            raise TypeError(f"expected {_type_name(kind)}, got {_json_type(value)}")
+        return value
+
+    return structure
+
+
+def _type_name(kind: type) -> str:
+    return {bool: "a boolean", int: "an integer", str: "a string"}.get(kind, kind.__name__)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number with a fraction",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
+
+
+def _string_tuple(value: Any, _: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"expected a list of strings, got {_json_type(value)}")
+    return tuple(value)
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False)
+    for kind in (bool, int, str):
+        conv.register_structure_hook(kind, _strict(kind))
+    conv.register_structure_hook(tuple[str, ...], _string_tuple)
+    for cls in (CompletionSettings, RetrySettings, HttpSettings, Settings):
+        renames: dict[str, Any] = {
+            a.name: override(rename=camel(a.name)) for a in attrs.fields(cls)
+        }
+        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv, **renames))
+        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **renames))
+    return conv
+
+
+CONVERTER = _make_converter()
+
+
+@dataclass(frozen=True)
+class SettingError:
+    key: str  # the camelCase path, e.g. "kestrel.completion.debounceMs"
+    problem: str
+
+    @property
+    def notice(self) -> str:
+        return f"Kestrel: setting {self.key} is invalid: {self.problem}. Its earlier value is kept."
+
+
+def _failures(
+    exc: BaseException, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(attribute path, problem) for each leaf of a cattrs validation error group."""
+    if isinstance(exc, cattrs.ClassValidationError):
+        for sub in exc.exceptions:
+            notes = [n for n in getattr(sub, "__notes__", []) if hasattr(n, "name")]
+            sub_path = path + tuple(n.name for n in notes)
+            yield from _failures(sub, sub_path)
+    elif isinstance(exc, cattrs.BaseValidationError):
+        for sub in exc.exceptions:
+            yield from _failures(sub, path)
+    else:
+        yield path, str(exc)
+
+
+def _semantic_errors(settings: Settings) -> list[Failure]:
+    errors: list[Failure] = []
+    if settings.provider not in PROVIDER_IDS:
+        errors.append((("provider",), f"expected one of {', '.join(PROVIDER_IDS)}"))
+    for group_name in ("completion", "retry"):
+        group = getattr(settings, group_name)
+        for field in attrs.fields(type(group)):
+            value = getattr(group, field.name)
+            if field.name in _NON_NEGATIVE and value < 0:
+                errors.append(((group_name, field.name), "expected a number of 0 or more"))
+            if field.name in _POSITIVE and value <= 0:
+                errors.append(((group_name, field.name), "expected a number above 0"))
+    if settings.request_timeout_ms <= 0:
+        errors.append((("request_timeout_ms",), "expected a number above 0"))
+    if settings.base_url is not None and not settings.base_url.startswith(("http://", "https://")):
+        errors.append((("base_url",), "expected an http:// or https:// URL"))
+    return errors
+
+
+def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(part)  # type: ignore[assignment]
+    return data
+
+
+def _set(data: Json, path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        child = data.get(part)
+        if not isinstance(child, dict):
+            child = data[part] = {}
+        data = child
+    data[path[-1]] = value
+
+
+def structure(merged: Json, previous: Settings) -> tuple[Settings, list[SettingError]]:
+    """Structure `merged` (camelCase); each bad key reverts to its value in `previous`."""
+    data = copy.deepcopy(merged)
+    earlier = CONVERTER.unstructure(previous)
+    errors: list[SettingError] = []
+    for _ in range(20):  # each round fixes at least one key; 20 is more than there are keys
+        failures: list[Failure]
+        try:
+            settings = CONVERTER.structure(data, Settings)
+        except cattrs.ClassValidationError as exc:
+            failures = list(_failures(exc))
+        else:
+            failures = _semantic_errors(settings)
+            if not failures:
+                return settings, errors
+        for path, problem in failures:
+            camel_path = tuple(camel(p) for p in path)
+            errors.append(SettingError("kestrel." + ".".join(camel_path), problem))
+            if camel_path:
+                _set(data, camel_path, _get(earlier, camel_path))
+            else:
+                data = copy.deepcopy(earlier)
+    return previous, errors
+
+
+def _is_mapping(value: Any) -> bool:
+    return isinstance(value, Mapping)
+
+
+def _merge(into: Json, update: Mapping[str, Any]) -> None:
+    for key, value in update.items():
+        if _is_mapping(value) and _is_mapping(into.get(key)):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
+
+
+def _null_paths(
+    update: Mapping[str, Any], prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    for key, value in update.items():
+        if value is None:
+            yield (*prefix, key)
+        elif _is_mapping(value):
+            yield from _null_paths(value, (*prefix, key))
+
+
+def _delete(data: Json, path: tuple[str, ...]) -> None:
+    for part in path[:-1]:
+        child = data.get(part)
+        if not isinstance(child, dict):
+            return
+        data = child
+    data.pop(path[-1], None)
+
+
+def _without_nulls(update: Mapping[str, Any]) -> Json:
+    return {
+        k: (_without_nulls(v) if _is_mapping(v) else copy.deepcopy(v))
+        for k, v in update.items()
+        if v is not None
+    }
+
+
+def environment_layer(env: Mapping[str, str]) -> Json:
+    layer: Json = {}
+    for variable, key in (
+        ("KESTREL_PROVIDER", "provider"),
+        ("KESTREL_BASE_URL", "baseUrl"),
+        ("KESTREL_MODEL", "model"),
+    ):
+        if env.get(variable):
+            layer[key] = env[variable]
+    return layer
+
+
+class SettingsLayers:
+    """The client layers as sent, kept apart so a later partial update keeps earlier keys."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self._environment = environment_layer(self.env)
+        self._init: Json = {}
+        self._configuration: Json = {}
+        self._changes: Json = {}
+
+    def _clear(self, update: Mapping[str, Any]) -> None:
+        for path in _null_paths(update):
+            for layer in (self._init, self._configuration, self._changes):
+                _delete(layer, path)
+
+    def set_initialization_options(self, options: Any) -> None:
+        section = unwrap_section(options)
+        self._clear(section)
+        self._init = _without_nulls(section)
+
+    def set_configuration(self, section: Any) -> None:
+        section = unwrap_section(section)
+        self._clear(section)
+        self._configuration = _without_nulls(section)
+
+    def apply_change(self, section: Any) -> None:
+        section = unwrap_section(section)
+        self._clear(section)
+        _merge(self._changes, _without_nulls(section))
+
+    def merged(self) -> Json:
+        result: Json = {}
+        for layer in (self._environment, self._init, self._configuration, self._changes):
+            _merge(result, layer)
+        return result
+
+
+def unwrap_section(value: Any) -> Json:
+    """The `kestrel` object, whether sent bare or as `{"kestrel": {...}}`."""
+    if not _is_mapping(value):
+        return {}
+    if _is_mapping(value.get("kestrel")):
+        return dict(value["kestrel"])
+    return dict(value)
+
+
+@dataclass(frozen=True)
+class ResolvedKey:
+    value: str | None
+    source: str | None  # "setting", or the environment variable's name
+
+    def __repr__(self) -> str:
+        return f"ResolvedKey(source={self.source!r})"
+
+
+def resolve_key(settings: Settings, env: Mapping[str, str]) -> ResolvedKey:
+    if settings.api_key:
+        return ResolvedKey(settings.api_key, "setting")
+    preset = PRESETS.get(settings.provider)
+    for variable in ("KESTREL_API_KEY", preset.key_variable if preset else None):
+        if variable and env.get(variable):
+            return ResolvedKey(env[variable], variable)
+    return ResolvedKey(None, None)
