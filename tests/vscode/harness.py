@@ -56,8 +56,7 @@ def setup_toolchain() -> Toolchain:
     done = subprocess.run(
         ["bash", str(REPO / "scripts" / "vscode-setup.sh")],
         cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
         timeout=1500,
         check=False,
@@ -100,7 +99,9 @@ class Simulator:
 
     def __enter__(self) -> Simulator:
         env = clean_env()
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "server"), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(REPO / "server"), env.get("PYTHONPATH")])
+        )
         self._process = subprocess.Popen(
             [self.python, "-m", "kestrel_lsp", "simulate", "--port", "0", "--script", self.script],
             stdin=subprocess.DEVNULL,
@@ -151,7 +152,9 @@ class Simulator:
         return [r for r in self.requests() if not str(r.get("path", "")).startswith("/_sim/")]
 
     def set_script(self, script: str | dict[str, Any]) -> None:
-        self._control("POST", "/_sim/script", {"name": script} if isinstance(script, str) else script)
+        self._control(
+            "POST", "/_sim/script", {"name": script} if isinstance(script, str) else script
+        )
 
 
 # --- code-server ---------------------------------------------------------------------------------
@@ -262,7 +265,11 @@ class CodeServer:
         for base in (self.user_data / "logs", self.root / "xdg-data", self.root / "tmp"):
             if base.exists():
                 for path in sorted(base.rglob("*")):
-                    if path.is_file() and path.suffix in {".log", ".txt", ""} and path.stat().st_size < 20_000_000:
+                    if (
+                        path.is_file()
+                        and path.suffix in {".log", ".txt", ""}
+                        and path.stat().st_size < 20_000_000
+                    ):
                         chunks.append(f"==> {path}\n" + path.read_text(errors="replace"))
         if self.log_file.exists():
             chunks.append(f"==> {self.log_file}\n" + self.log_file.read_text(errors="replace"))
@@ -278,7 +285,9 @@ class CodeServer:
         return "\n".join(texts)
 
 
-def install_extension(tools: Toolchain, extensions_dir: Path, user_data: Path, env_root: Path) -> None:
+def install_extension(
+    tools: Toolchain, extensions_dir: Path, user_data: Path, env_root: Path
+) -> None:
     """`code-server --install-extension kestrel-x.y.z.vsix` into an isolated profile."""
     cs = CodeServer(tools, env_root, extensions_dir, env_root, {})
     done = subprocess.run(
@@ -305,7 +314,9 @@ def install_extension(tools: Toolchain, extensions_dir: Path, user_data: Path, e
 # --- the workbench, through the real UI ----------------------------------------------------------
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25
+) -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -314,6 +325,17 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+TOASTS_JS = """() => [...document.querySelectorAll(
+        '.notifications-toasts .notification-list-item')].map(el => ({
+    message: (el.querySelector('.notification-list-item-message')?.textContent || '').trim(),
+    severity: el.querySelector('.codicon-error') ? 'error'
+            : el.querySelector('.codicon-warning') ? 'warning' : 'info',
+    buttons: [...el.querySelectorAll(
+        '.notification-list-item-buttons-container .monaco-button')]
+        .map(b => (b.textContent || '').trim()),
+}))"""
 
 
 @dataclass
@@ -343,25 +365,19 @@ class Workbench:
 
     # notifications
     def toasts(self) -> list[Toast]:
-        items: list[Toast] = self.page.evaluate(
-            """() => [...document.querySelectorAll('.notifications-toasts .notification-list-item')].map(el => ({
-                message: (el.querySelector('.notification-list-item-message')?.textContent || '').trim(),
-                severity: el.querySelector('.codicon-error') ? 'error'
-                        : el.querySelector('.codicon-warning') ? 'warning' : 'info',
-                buttons: [...el.querySelectorAll('.notification-list-item-buttons-container .monaco-button')]
-                    .map(b => (b.textContent || '').trim()),
-            }))"""
-        )
+        items: list[dict[str, Any]] = self.page.evaluate(TOASTS_JS)
         return [Toast(**t) for t in items]
 
     def wait_toast(self, prefix: str, timeout: float = 60) -> Toast:
         def find() -> Toast | None:
             return next((t for t in self.toasts() if t.message.startswith(prefix)), None)
 
-        return wait_until(find, timeout, f"a notification starting {prefix!r}")  # type: ignore[no-any-return]
+        return wait_until(find, timeout, f"a notification starting {prefix!r}")
 
     def click_toast_button(self, prefix: str, button: str) -> None:
-        item = self.page.locator(".notifications-toasts .notification-list-item").filter(has_text=prefix)
+        item = self.page.locator(".notifications-toasts .notification-list-item").filter(
+            has_text=prefix
+        )
         item.first.locator(".monaco-button", has_text=button).first.click()
 
     def clear_toasts(self) -> None:
@@ -387,7 +403,8 @@ class Workbench:
     def quick_input_message(self) -> str:
         return str(
             self.page.evaluate(
-                "() => (document.querySelector('.quick-input-widget .quick-input-message')?.textContent || '').trim()"
+                """() => (document.querySelector('.quick-input-widget .quick-input-message')
+                         ?.textContent || '').trim()"""
             )
         )
 
@@ -406,17 +423,19 @@ class Workbench:
         self.page.keyboard.press("F1")
         box = self.quick_input()
         box.fill(relative)
-        row = self.page.locator(".quick-input-widget .monaco-list-row", has_text=Path(relative).name).first
+        row = self.page.locator(
+            ".quick-input-widget .monaco-list-row", has_text=Path(relative).name
+        ).first
         row.wait_for(state="visible", timeout=20_000)
         self.page.keyboard.press("Enter")
-        self.page.locator(f".tabs-container .tab[data-resource-name='{Path(relative).name}']").wait_for(
-            timeout=20_000
-        )
+        self.page.locator(
+            f".tabs-container .tab[data-resource-name='{Path(relative).name}']"
+        ).wait_for(timeout=20_000)
         self.page.locator(".editor-instance .monaco-editor textarea").first.wait_for(
             state="attached", timeout=20_000
         )
         self.page.wait_for_function(
-            "() => document.activeElement && document.activeElement.closest('.monaco-editor') !== null",
+            "() => document.activeElement?.closest('.monaco-editor') != null",
             timeout=10_000,
         )
 
@@ -431,7 +450,8 @@ class Workbench:
             self.page.evaluate(
                 """() => {
                     const el = [...document.querySelectorAll('.statusbar-item')]
-                        .find(e => (e.getAttribute('aria-label') || e.textContent || '').includes('Kestrel'));
+                        .find(e => (e.getAttribute('aria-label') || e.textContent || '')
+                                   .includes('Kestrel'));
                     return el ? (el.getAttribute('aria-label') || el.textContent || '').trim() : '';
                 }"""
             )
