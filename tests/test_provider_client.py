@@ -19,6 +19,7 @@ from kestrel_lsp.provider.errors import (
     StreamInterruptedError,
 )
 from kestrel_lsp.provider.wire import ChatPrompt
+
 from provider_fakes import (
     CANARY,
     RecordingSleep,

@@ -15,7 +15,7 @@ from kestrel_lsp.documents import DocumentStore
 from kestrel_lsp.provider.errors import MissingKeyError, ProviderError
 from kestrel_lsp.provider.presets import PRESETS, normalise_base_url
 from kestrel_lsp.secrets import SECRETS
-from kestrel_lsp.settings import ResolvedKey, Settings, SettingError, SettingsLayers
+from kestrel_lsp.settings import ResolvedKey, SettingError, Settings, SettingsLayers
 
 if TYPE_CHECKING:
     from kestrel_lsp.provider.auth import AuthTracker

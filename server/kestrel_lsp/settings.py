@@ -104,7 +104,7 @@ def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False)
     for kind in (bool, int, str):
         conv.register_structure_hook(kind, _strict(kind))
-    conv.register_structure_hook(tuple[str, ...], _string_tuple)
+    conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _string_tuple)
     for cls in (CompletionSettings, RetrySettings, HttpSettings, Settings):
         renames: dict[str, Any] = {
             a.name: override(rename=camel(a.name)) for a in attrs.fields(cls)

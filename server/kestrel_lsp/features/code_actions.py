@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -78,7 +79,7 @@ class CodeActions:
 
     # -- textDocument/codeAction --------------------------------------------------------------
 
-    def list(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+    def actions_for(self, params: types.CodeActionParams) -> list[types.CodeAction]:
         document = self.document(params.text_document.uri)
         try:
             start = document.offset_of(params.range.start.line, params.range.start.character)
@@ -129,7 +130,7 @@ class CodeActions:
         return start_line, end_line
 
     def _action(
-        self, kind: str, data: ActionData, diagnostics: list[types.Diagnostic]
+        self, kind: str, data: ActionData, diagnostics: Sequence[types.Diagnostic]
     ) -> types.CodeAction:
         raw = _DATA.unstructure(data)
         action = types.CodeAction(
@@ -187,7 +188,7 @@ class CodeActions:
         )
         try:
             client = session.client()
-            async with host.progress(f"Kestrel: asking {session.provider}"):
+            async with host.work_progress(f"Kestrel: asking {session.provider}"):
                 reply = await client.chat(prompt, stream=True)
         except ProviderError as error:
             host.notices.provider_failed(error, automatic=False)

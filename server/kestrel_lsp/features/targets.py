@@ -38,7 +38,9 @@ def definition_lines(document: Document, line: int) -> tuple[int, int]:
     return start, end
 
 
-def whole_lines(document: Document, first: int, last: int) -> tuple[tuple[int, int], tuple[int, int]]:
+def whole_lines(
+    document: Document, first: int, last: int
+) -> tuple[tuple[int, int], tuple[int, int]]:
     """(start, end) positions (line, str index) covering lines first..last with their endings."""
     if last + 1 < len(document.lines):
         return (first, 0), (last + 1, 0)

@@ -1,0 +1,241 @@
+"""Drive the real server (a subprocess) from pytest-lsp's client, as an editor would.
+
+`editor(...)` starts `python -m kestrel_lsp` with the given capabilities, initialization options
+and environment, records every notice, status and byte the server writes, and shuts it down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from lsprotocol import types
+from pytest_lsp import client_capabilities
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, LanguageClient, register_lsp_features
+
+CANARY = "sk-kestrel-canary-7d41f9e2b8c3a6051e"
+URI = "file:///work/project/app.py"
+SAMPLE = "def add(a, b):\n    return a + b\n\n\nprint(add(1, 2))\n"
+
+
+@dataclass
+class Notice:
+    type: int
+    message: str
+
+
+@dataclass
+class Recorder:
+    notices: list[Notice] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    server_output: list[str] = field(default_factory=list)
+    stderr: bytearray = field(default_factory=bytearray)
+    edits_applied: list[types.ApplyWorkspaceEditParams] = field(default_factory=list)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def changed(self) -> None:
+        self._changed.set()
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20) -> None:
+        async def loop() -> None:
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(loop(), timeout)
+
+
+def capabilities(name: str) -> types.ClientCapabilities:
+    """pytest-lsp's capability sets; VS Code 1.65's gets the inline completion it lacks."""
+    caps = client_capabilities(name)
+    if name == "visual-studio-code" and caps.text_document is not None:
+        caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
+    return caps
+
+
+def _fix_code_action_structuring(client: LanguageClient) -> None:
+    # lsprotocol picks Command for a CodeAction that carries a command: pick by shape instead.
+    converter = client.protocol._converter
+
+    def structure(obj: Any, _: Any) -> Any:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    # lsprotocol's annotations use typing.Union, and cattrs matches the hook by equality.
+    union = Union[types.Command, types.CodeAction]  # noqa: UP007
+    converter.register_structure_hook(union, structure)
+
+
+class Editor:
+    """A thin, typed wrapper over the client for the tests' common moves."""
+
+    def __init__(self, client: LanguageClient, recorder: Recorder) -> None:
+        self.client = client
+        self.rec = recorder
+        self.versions: dict[str, int] = {}
+
+    @property
+    def notices(self) -> list[Notice]:
+        return self.rec.notices
+
+    def open(self, text: str = SAMPLE, uri: str = URI, language: str = "python") -> str:
+        self.versions[uri] = 1
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
+            )
+        )
+        return uri
+
+    def type_text(self, line: int, character: int, text: str, uri: str = URI) -> None:
+        self.versions[uri] += 1
+        position = types.Position(line, character)
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri, self.versions[uri]),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(position, position), text=text
+                    )
+                ],
+            )
+        )
+
+    async def actions(
+        self,
+        start: tuple[int, int] = (0, 0),
+        end: tuple[int, int] = (1, 0),
+        diagnostics: list[types.Diagnostic] | None = None,
+        uri: str = URI,
+    ) -> list[types.CodeAction]:
+        result = await self.client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri),
+                range=types.Range(types.Position(*start), types.Position(*end)),
+                context=types.CodeActionContext(diagnostics=diagnostics or []),
+            )
+        )
+        return [a for a in result or [] if isinstance(a, types.CodeAction)]
+
+    async def action(self, kind: str, **kw: Any) -> types.CodeAction:
+        matches = [a for a in await self.actions(**kw) if a.kind == kind]
+        assert matches, f"no {kind} action offered"
+        return matches[0]
+
+    async def resolve(self, action: types.CodeAction) -> types.CodeAction:
+        return await self.client.code_action_resolve_async(action)
+
+    async def change_settings(self, settings: Any) -> None:
+        self.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=settings)
+        )
+
+    async def wait_for_notice(self, start: str, timeout: float = 20) -> Notice:
+        await self.rec.wait_until(
+            lambda: any(n.message.startswith(start) for n in self.notices), timeout
+        )
+        return next(n for n in self.notices if n.message.startswith(start))
+
+    async def wait_for_state(self, state: str, timeout: float = 20) -> dict[str, Any]:
+        await self.rec.wait_until(
+            lambda: bool(self.rec.statuses) and self.rec.statuses[-1]["state"] == state, timeout
+        )
+        return self.rec.statuses[-1]
+
+    async def roundtrip(self) -> None:
+        """A request answered after everything sent before it (the server is ordered)."""
+        await self.client.protocol.send_request_async("kestrel/doesNotExist", {})
+
+
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("_API_KEY") and not k.startswith("KESTREL_") and "PROXY" not in k.upper()
+    }
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.join(os.path.dirname(__file__), "..", "server"), env.get("PYTHONPATH", "")]
+    )
+    env.update(extra or {})
+    return env
+
+
+@asynccontextmanager
+async def editor(
+    *,
+    caps: str = "visual-studio-code",
+    init: Any = None,
+    env: dict[str, str] | None = None,
+    configuration: dict[str, Any] | None = None,
+    apply_edits: bool = True,
+) -> AsyncIterator[Editor]:
+    rec = Recorder()
+    client = LanguageClient(configuration={"kestrel": configuration} if configuration else None)
+    features = dict(DEFAULT_CLIENT_FEATURES)
+    features.pop(types.WINDOW_SHOW_MESSAGE, None)
+    register_lsp_features(client, features)
+    _fix_code_action_structuring(client)
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE)
+    def show_message(_client: LanguageClient, params: types.ShowMessageParams) -> None:
+        rec.notices.append(Notice(int(params.type), params.message))
+        rec.changed()
+
+    @client.feature("kestrel/status")
+    def status(_client: LanguageClient, params: Any) -> None:
+        rec.statuses.append(
+            {"state": params.state, "provider": params.provider, "message": params.message}
+        )
+        rec.changed()
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(
+        _client: LanguageClient, params: types.ApplyWorkspaceEditParams
+    ) -> types.ApplyWorkspaceEditResult:
+        rec.edits_applied.append(params)
+        rec.changed()
+        return types.ApplyWorkspaceEditResult(applied=apply_edits)
+
+    original_handle = client.protocol.handle_message
+
+    def recording_handle(message: Any) -> None:
+        rec.server_output.append(repr(message))
+        original_handle(message)
+
+    client.protocol.handle_message = recording_handle  # type: ignore[method-assign]
+
+    await client.start_io(sys.executable, "-m", "kestrel_lsp", env=server_env(env))
+    if client._stderr_forwarder is not None:
+        client._stderr_forwarder.cancel()
+    process = client._server
+    assert process is not None and process.stderr is not None
+    stderr = process.stderr
+
+    async def read_stderr() -> None:
+        while chunk := await stderr.read(4096):
+            rec.stderr.extend(chunk)
+
+    stderr_task = asyncio.create_task(read_stderr())
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities(caps),
+            initialization_options=init,
+            root_uri="file:///work/project",
+            workspace_folders=[types.WorkspaceFolder("file:///work/project", "project")],
+        )
+    )
+    ed = Editor(client, rec)
+    try:
+        yield ed
+    finally:
+        try:
+            await asyncio.wait_for(client.shutdown_session(), 10)
+        finally:
+            await client.stop()
+            await asyncio.wait_for(stderr_task, 10)
