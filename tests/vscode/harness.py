@@ -360,6 +360,7 @@ class Workbench:
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / name
+        self.page.wait_for_timeout(1200)  # let toasts and menus finish their animations
         self.page.screenshot(path=str(path))
         return path
 
@@ -383,6 +384,8 @@ class Workbench:
     def clear_toasts(self) -> None:
         self.run_command("Notifications: Clear All Notifications")
         wait_until(lambda: not self.toasts(), 10, "no notifications")
+        # Forget what the toast recorder (conftest.OBSERVE_TOASTS) saw so far.
+        self.page.evaluate("() => { if (window.__kestrelToasts) window.__kestrelToasts = []; }")
 
     # command palette and quick input
     def run_command(self, title: str) -> None:
@@ -400,6 +403,12 @@ class Workbench:
         box.wait_for(state="visible", timeout=15_000)
         return box
 
+    def password_box(self) -> Any:
+        """The input box in password mode (the key is never shown)."""
+        box = self.page.locator(".quick-input-widget input.input[type='password']")
+        box.wait_for(state="visible", timeout=15_000)
+        return box
+
     def quick_input_message(self) -> str:
         return str(
             self.page.evaluate(
@@ -411,8 +420,7 @@ class Workbench:
     def set_api_key(self, key: str) -> None:
         """Kestrel: Set API Key from F1, the key typed into the password box."""
         self.run_command("Kestrel: Set API Key")
-        box = self.quick_input()
-        assert box.get_attribute("type") == "password", "the key box must be a password box"
+        box = self.password_box()
         box.type(key, delay=5)
         self.page.keyboard.press("Enter")
         self.page.locator(".quick-input-widget").wait_for(state="hidden", timeout=15_000)

@@ -74,12 +74,13 @@ def test_missing_key_notice_offers_set_api_key(open_vscode: Callable[..., Sessio
         h.wait_until(
             lambda: "set API key" in wb.status_item(), 20, "the status bar to say: set API key"
         )
+        wb.open_file(SAMPLE)
+        time.sleep(1.5)  # let the toast finish sliding in
         wb.screenshot("1-missing-key-notice.png")
 
         # The button opens the one password box; Escape changes nothing.
         wb.click_toast_button(MISSING, "Set API Key")
-        box = wb.quick_input()
-        assert box.get_attribute("type") == "password"
+        box = wb.password_box()
         box.fill("")
         box.press("Enter")  # an empty entry is refused inside the box
         h.wait_until(
