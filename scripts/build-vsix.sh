@@ -10,13 +10,15 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "[build-vsix] npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
+quiet() { "$@" >"$LOG" 2>&1 || { cat "$LOG" >&2; echo "[build-vsix] failed: $*" >&2; exit 1; }; }
 echo "[build-vsix] type-check and unit tests" >&2
-npm run --silent typecheck >&2
-npm run --silent test >/dev/null 2>"$EXT/out-test.log" || { cat "$EXT/out-test.log" >&2; exit 1; }
-rm -f "$EXT/out-test.log"
+quiet npm run --silent typecheck
+quiet npm run --silent test
 echo "[build-vsix] bundle the server and package" >&2
 VERSION="$(node -p 'require("./package.json").version')"
 rm -f "kestrel-$VERSION.vsix"
-npm run --silent package >&2
+quiet npm run --silent package
 test -f "kestrel-$VERSION.vsix"
 echo "$EXT/kestrel-$VERSION.vsix"

@@ -3,16 +3,13 @@
 import * as vscode from "vscode";
 import { Redactor, RedactingLogOutputChannel } from "./redact";
 import { KeyStore, promptForKey } from "./secrets";
-import { KestrelServer } from "./server";
+import { currentProvider, KestrelServer } from "./server";
 import { RESTART_SETTINGS } from "./settings";
 import { StatusBar } from "./status";
 
 let server: KestrelServer | undefined;
 
-function configuredProvider(): string {
-  const provider = vscode.workspace.getConfiguration("kestrel").get<string>("provider");
-  return typeof provider === "string" && provider.trim() !== "" ? provider.trim() : "deepseek";
-}
+const configuredProvider = currentProvider;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const redactor = new Redactor();

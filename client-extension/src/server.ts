@@ -16,7 +16,12 @@ import { formatSetupReport, type KestrelStatus, STATUS_NOTIFICATION } from "./pr
 import { findInterpreter, type Interpreter, NoInterpreterError } from "./python";
 import type { Redactor, RedactingLogOutputChannel } from "./redact";
 import type { KeyStore } from "./secrets";
-import { configurationSection, type KestrelServerSettings, readServerSettings } from "./settings";
+import {
+  configurationSection,
+  effectiveProvider,
+  type KestrelServerSettings,
+  readServerSettings,
+} from "./settings";
 import type { StatusBar } from "./status";
 
 export const CLIENT_ID = "kestrel";
@@ -25,7 +30,16 @@ const SHOW_OUTPUT = "Show Output";
 
 /** The current `kestrel` settings as the server sees them (no key). */
 export function currentSettings(): KestrelServerSettings {
-  return readServerSettings(vscode.workspace.getConfiguration("kestrel"), vscode.workspace.getConfiguration("http"));
+  return readServerSettings(
+    vscode.workspace.getConfiguration("kestrel"),
+    vscode.workspace.getConfiguration("http"),
+    process.env,
+  );
+}
+
+/** The provider whose key the server needs (the setting, else KESTREL_PROVIDER, else deepseek). */
+export function currentProvider(): string {
+  return effectiveProvider(vscode.workspace.getConfiguration("kestrel"), process.env);
 }
 
 export class KestrelServer implements vscode.Disposable {

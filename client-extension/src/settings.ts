@@ -43,7 +43,26 @@ export interface KestrelServerSettings {
 }
 
 /** The few calls this module makes on a WorkspaceConfiguration. */
-export type ConfigReader = Pick<WorkspaceConfiguration, "get">;
+export type ConfigReader = Pick<WorkspaceConfiguration, "get"> & Partial<Pick<WorkspaceConfiguration, "inspect">>;
+
+/** Environment variables the server reads too (SPEC: defaults < environment < client). */
+export type Env = Record<string, string | undefined>;
+
+/**
+ * The provider in effect: `kestrel.provider` when the user set it, else `KESTREL_PROVIDER` from
+ * the environment the server also gets, else the default. The key is looked up for this one.
+ */
+export function effectiveProvider(kestrel: ConfigReader, env: Env = {}): string {
+  const info = kestrel.inspect?.<string>("provider");
+  const explicit =
+    info !== undefined &&
+    [info.globalValue, info.workspaceValue, info.workspaceFolderValue].some((v) => v !== undefined);
+  const fromEnv = env.KESTREL_PROVIDER?.trim();
+  if (!explicit && fromEnv) {
+    return fromEnv;
+  }
+  return text(kestrel, "provider") ?? "deepseek";
+}
 
 function text(config: ConfigReader, key: string): string | null {
   const value = config.get<unknown>(key);
@@ -84,15 +103,17 @@ export function hostOf(url: string | null | undefined): string | null {
 }
 
 /**
- * Build the server's `kestrel` object.
+ * Build the server's `kestrel` object. `provider` is always sent (see effectiveProvider);
+ * `baseUrl`, `model`, `http.proxy` and `http.caCerts` are null when unset.
  * `kestrel` is `workspace.getConfiguration("kestrel")` (VS Code already drops workspace values of
  * restricted settings in an untrusted workspace); `http` is `workspace.getConfiguration("http")`.
  * VS Code's `http.proxy` and `http.noProxy` fill in `kestrel.http.proxy`/`noProxy` when those are
  * unset; with `http.proxyStrictSSL: false` and `kestrel.http.insecureHosts` unset, the provider's
  * base URL host is not TLS-verified (what VS Code itself does for its own requests).
  */
-export function readServerSettings(kestrel: ConfigReader, http?: ConfigReader): KestrelServerSettings {
-  const provider = text(kestrel, "provider") ?? "deepseek";
+export function readServerSettings(kestrel: ConfigReader, http?: ConfigReader, env: Env = {}): KestrelServerSettings {
+  const provider = effectiveProvider(kestrel, env);
+  // Unset: null, so the server applies KESTREL_BASE_URL / KESTREL_MODEL or the provider's default.
   const baseUrl = text(kestrel, "baseUrl");
 
   let proxy = text(kestrel, "http.proxy");
@@ -106,7 +127,7 @@ export function readServerSettings(kestrel: ConfigReader, http?: ConfigReader): 
       noProxy = list(http, "noProxy");
     }
     if (insecureHosts.length === 0 && http.get<unknown>("proxyStrictSSL") === false) {
-      const host = hostOf(baseUrl ?? DEFAULT_BASE_URLS[provider]);
+      const host = hostOf(baseUrl ?? env.KESTREL_BASE_URL ?? DEFAULT_BASE_URLS[provider]);
       if (host) {
         insecureHosts = [host];
       }

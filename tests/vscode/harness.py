@@ -388,8 +388,13 @@ class Workbench:
         self.page.evaluate("() => { if (window.__kestrelToasts) window.__kestrelToasts = []; }")
 
     # command palette and quick input
+    def close_quick_input(self) -> None:
+        """Escape only when a quick input is open (Escape also hides notification toasts)."""
+        if self.page.locator(".quick-input-widget input.input").is_visible():
+            self.page.keyboard.press("Escape")
+
     def run_command(self, title: str) -> None:
-        self.page.keyboard.press("Escape")
+        self.close_quick_input()
         self.page.keyboard.press("F1")
         box = self.page.locator(".quick-input-widget input.input")
         box.wait_for(state="visible", timeout=15_000)
@@ -427,7 +432,7 @@ class Workbench:
 
     # editor
     def open_file(self, relative: str) -> None:
-        self.page.keyboard.press("Escape")
+        self.close_quick_input()
         self.page.keyboard.press("F1")
         box = self.quick_input()
         box.fill(relative)

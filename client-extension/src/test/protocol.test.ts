@@ -80,3 +80,17 @@ test("a setup report is shown step by step with its JSON", () => {
   assert.match(text, /fix: Run Kestrel: Set API Key\./);
   assert.match(text, /"steps"/);
 });
+
+test("the provider comes from the setting, else KESTREL_PROVIDER, else deepseek", () => {
+  const unset = {
+    get: <T>(_key: string) => "deepseek" as T,
+    inspect: <T>(_key: string) => ({ key: "kestrel.provider", defaultValue: "deepseek" as T }),
+  };
+  const set = {
+    get: <T>(_key: string) => "mimo" as T,
+    inspect: <T>(_key: string) => ({ key: "kestrel.provider", defaultValue: "deepseek" as T, globalValue: "mimo" as T }),
+  };
+  assert.equal(readServerSettings(unset, undefined, { KESTREL_PROVIDER: "openai" }).provider, "openai");
+  assert.equal(readServerSettings(unset, undefined, {}).provider, "deepseek");
+  assert.equal(readServerSettings(set, undefined, { KESTREL_PROVIDER: "openai" }).provider, "mimo");
+});
