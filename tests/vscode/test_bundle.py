@@ -15,7 +15,8 @@ import pytest
 
 from . import harness as h
 
-pytestmark = pytest.mark.vscode
+# The first run sets up the toolchain (Node 24, code-server: about 3 minutes) in this module.
+pytestmark = [pytest.mark.vscode, pytest.mark.timeout(1800)]
 
 
 def python310() -> str:

@@ -8,6 +8,7 @@ Runs from `make test` (pytest). The first run installs Node 24 and code-server i
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from . import harness as h
 from .conftest import Session, base_settings
 
-pytestmark = [pytest.mark.vscode, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.vscode, pytest.mark.timeout(900)]
 
 SAMPLE = "inventory.py"
 FUNCTION_LINE = 13  # `def total_value(items):`
@@ -112,10 +113,15 @@ def test_set_api_key_then_code_action_edits_the_file(open_vscode: Callable[..., 
             lambda: wb.status_item() == "Kestrel", 20, "the status bar to show the ok state"
         )
 
-        # The trace ran (and went through the redactor): the key was sent, never written.
+        # The trace ran (and went through the redactor): the key was sent, never written, and
+        # workspace/configuration answered the nested `kestrel` object without any key.
         log = session.server.kestrel_log()
         assert "workspace/didChangeConfiguration" in log
-        assert "[REDACTED]" in log
+        assert "Sending response 'workspace/configuration" in log
+        assert '"debounceMs": 150' in log
+        values = re.findall(r'"apiKey":\s*("[^"]*"|null)', log)
+        assert values, "the key's notification was not traced"
+        assert set(values) <= {'"[REDACTED]"', "null"}, values
 
 
 def test_never_worked_key_rejected(open_vscode: Callable[..., Session]) -> None:
