@@ -195,10 +195,16 @@ class CodeServer:
             }
         )
 
-    def start(self) -> None:
+    def write_user_settings(self, settings: dict[str, Any]) -> None:
+        """The profile's User/settings.json, read at start (code-server does not notice a later
+        change of this file; change the folder's .vscode/settings.json instead)."""
+        self.user_settings = settings
         settings_dir = self.user_data / "User"
         settings_dir.mkdir(parents=True, exist_ok=True)
-        (settings_dir / "settings.json").write_text(json.dumps(self.user_settings, indent=2))
+        (settings_dir / "settings.json").write_text(json.dumps(settings, indent=2))
+
+    def start(self) -> None:
+        self.write_user_settings(self.user_settings)
         config = self.root / "code-server.yaml"
         config.write_text("auth: none\ncert: false\n")
         self.port = self.port or free_port()

@@ -8,6 +8,7 @@ Runs from `make test` (pytest). The first run installs Node 24 and code-server i
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable
@@ -202,3 +203,42 @@ def test_restricted_mode_ignores_workspace_base_url(open_vscode: Callable[..., S
         )
         assert len(trusted_sim.provider_requests()) >= 1
         assert workspace_sim.url not in session.server.kestrel_log()
+
+
+def test_key_follows_provider_and_survives_restart(open_vscode: Callable[..., Session]) -> None:
+    """Keys are stored per provider: switching provider sends that provider's key (or null);
+    switching back and restarting the server keep the stored key, with no new prompt."""
+    with h.Simulator("ok") as sim:
+        settings = base_settings() | {"kestrel.baseUrl": sim.url}
+        session = open_vscode(settings)
+        wb = session.wb
+        wb.wait_toast(MISSING, timeout=90)
+        wb.clear_toasts()
+        key = session.key("per-provider")
+        wb.set_api_key(key)
+        h.wait_until(
+            lambda: "set API key" not in wb.status_item(), 20, "the status to leave missingKey"
+        )
+
+        # Another provider (in the folder's settings: code-server does not watch the user
+        # settings file): no key is stored for it, so the server gets null.
+        folder_settings = session.server.folder / ".vscode" / "settings.json"
+        folder_settings.parent.mkdir()
+        folder_settings.write_text('{"kestrel.provider": "mimo"}')
+        h.wait_until(lambda: "set API key" in wb.status_item(), 30, "missingKey after the switch")
+        wb.wait_toast("Kestrel: API key is missing or unset for mimo.", timeout=30)
+        assert sim.count() == 0
+        wb.clear_toasts()
+
+        # Back to deepseek, then a restart: the stored key is sent again, no prompt.
+        folder_settings.write_text("{}")
+        h.wait_until(lambda: "set API key" not in wb.status_item(), 30, "the key to come back")
+        wb.run_command("Kestrel: Restart Server")
+        h.wait_until(lambda: "Kestrel" == wb.status_item(), 60, "the restarted server's ok state")
+        original = sample_path(session).read_text()
+        run_docstring_action(session)
+        wait_for_edit_on_disk(session, original)
+        (request,) = sim.provider_requests()
+        assert request["auth_scheme"] == "bearer"
+        assert request["key_id"] == hashlib.sha256(key.encode()).hexdigest()[:8]
+        assert not error_toasts(session), error_toasts(session)
