@@ -51,15 +51,20 @@ def describe(exc: BaseException, proxy: str | None = None) -> str:
 
 def proxy_refused_tunnel(message: str, proxy: str | None) -> str:
     """A proxy's non-200 answer to CONNECT (httpx raises ProxyError "407 Proxy Auth...")."""
-    origin = proxy_origin(proxy) if proxy else "the proxy"
+    origin = proxy_origin(proxy) if proxy else None
     match = _STATUS_LINE.match(redact_provider_text(message))
     if match is None:
-        return f"the proxy {origin} failed: {_short(message)}"
+        return f"{_the_proxy(origin)} failed: {_short(message)}"
     return proxy_status_reason(origin, int(match.group(1)), match.group(2).strip())
 
 
-def proxy_status_reason(origin: str, status: int, phrase: str = "") -> str:
-    answered = f"the proxy {origin} answered HTTP {status}" + (f" {phrase}" if phrase else "")
+def _the_proxy(origin: str | None) -> str:
+    return f"the proxy {origin}" if origin else "the proxy"
+
+
+def proxy_status_reason(origin: str | None, status: int, phrase: str = "") -> str:
+    """`origin` is the proxy's origin (never its credentials), None when unknown."""
+    answered = f"{_the_proxy(origin)} answered HTTP {status}" + (f" {phrase}" if phrase else "")
     if status == 407:
         return (
             f"{answered} (it wants a user and password: put them in the proxy URL, "

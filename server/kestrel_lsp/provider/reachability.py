@@ -10,6 +10,7 @@ import asyncio
 import base64
 import socket
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -115,8 +116,7 @@ async def _open_tcp(
             "tcp", f"TCP: no connection to {hop_name} ({address}) within {timeout_s:g} s."
         ) from None
     except (httpcore.ConnectError, OSError) as exc:
-        text = str(exc).lower()
-        why = "connection refused" if "refused" in text or "111" in text else _quoted(exc)
+        why = _os_reason(exc)
         detail = f"TCP: cannot connect to {hop_name} ({address}): {why}."
         raise _Unreachable("tcp", detail) from None
 
@@ -190,6 +190,26 @@ async def _start_tls(
         text = _quoted(exc)
         reason = tls_reason(text.lower(), text) or f"TLS handshake failed: {text}"
         raise _Unreachable(phase, f"{reason}{whose}.") from None
+
+
+def _os_reason(exc: BaseException) -> str:
+    """The OS's own reason, found under anyio's "All connection attempts failed"."""
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, OSError) and cause.errno is not None and cause.strerror:
+            return cause.strerror.lower()
+    return _quoted(exc)
+
+
+def _causes(exc: BaseException, depth: int = 0) -> Iterator[BaseException]:
+    if depth > 5:
+        return
+    yield exc
+    for inner in getattr(exc, "exceptions", ()):  # an exception group
+        yield from _causes(inner, depth + 1)
+    if exc.__cause__ is not None:
+        yield from _causes(exc.__cause__, depth + 1)
 
 
 def _quoted(exc: BaseException) -> str:
