@@ -13,6 +13,8 @@ until SIGTERM. `ForwardProxy` starts it from a test and follows those lines.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import os
 import signal
 import subprocess
@@ -66,25 +68,55 @@ def main(argv: list[str]) -> None:
 
 @dataclass
 class ForwardProxy:
-    """The proxy process as seen from a test: its URL and what it has seen so far."""
+    """The proxy process as seen from a test: its URL and what it has seen so far.
+
+    Its output arrives through a pipe, a little later than the proxy acts: count connections
+    with `settled_connections()`, which first sends a marker through the proxy and waits for it.
+    """
 
     url: str
+    credentials: str | None = None  # "user:password" when the proxy asks for them
     lines: list[str] = field(default_factory=list)
     _seen: threading.Condition = field(default_factory=threading.Condition)
+    _markers: int = 0
 
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
-    @property
-    def connections(self) -> int:
-        with self._seen:
-            return sum(1 for line in self.lines if line == "connection")
+    async def settled_connections(self) -> int:
+        """Client connections the proxy accepted before this call (its markers not counted)."""
+        before = await self._settle()
+        return before.count("connection") - self._markers
 
-    @property
-    def requests(self) -> list[str]:
+    async def settled_requests(self) -> list[str]:
+        """`METHOD HOST:PORT` of each request or tunnel before this call (no markers)."""
+        before = await self._settle()
+        requests = [line.removeprefix("request ") for line in before if line.startswith("req")]
+        return [r for r in requests if not r.startswith("CONNECT marker-")]
+
+    async def _settle(self) -> list[str]:
+        """The output lines before a marker sent now: everything that happened earlier."""
+        self._markers += 1
+        marker = f"marker-{self._markers}.kestrel.test:9"
+        auth = ""
+        if self.credentials:
+            token = base64.b64encode(self.credentials.encode()).decode()
+            auth = f"Proxy-Authorization: Basic {token}\r\n"
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        writer.write(f"CONNECT {marker} HTTP/1.1\r\nHost: {marker}\r\n{auth}\r\n".encode())
+        await writer.drain()
+        await reader.readline()  # the proxy's answer: 502, the marker host resolves nowhere
+        writer.close()
+        await writer.wait_closed()
+        line = f"request CONNECT {marker}"
+        await asyncio.to_thread(self._wait_for_line, line)
         with self._seen:
-            return [line.removeprefix("request ") for line in self.lines if line.startswith("req")]
+            return self.lines[: self.lines.index(line)]
+
+    def _wait_for_line(self, line: str, timeout: float = 20) -> None:
+        with self._seen:
+            assert self._seen.wait_for(lambda: line in self.lines, timeout), line
 
     def _follow(self, stdout: Any) -> None:
         for raw in stdout:
@@ -110,7 +142,8 @@ def forward_proxy(*extra: str) -> Iterator[ForwardProxy]:
         assert process.stdout is not None
         first = process.stdout.readline().strip()
         assert first.startswith("listening on http://127.0.0.1:"), first
-        running = ForwardProxy(first.removeprefix("listening on "))
+        credentials = extra[extra.index("--basic-auth") + 1] if "--basic-auth" in extra else None
+        running = ForwardProxy(first.removeprefix("listening on "), credentials)
         threading.Thread(target=running._follow, args=(process.stdout,), daemon=True).start()
         yield running
     finally:

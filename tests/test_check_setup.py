@@ -177,7 +177,7 @@ async def test_https_through_the_proxy_connect_passes(
     assert "through the proxy" in report.steps[2].detail
     assert "TLS verified" in report.steps[2].detail
     # one tunnel to check reachability (no request in it), one for the check's request
-    assert proxy.requests[-2:] == [f"CONNECT {MAPPED_HOST}:{tls_sim.port}"] * 2
+    assert (await proxy.settled_requests())[-2:] == [f"CONNECT {MAPPED_HOST}:{tls_sim.port}"] * 2
     assert len(tls_sim.requests) == 1
     assert sessions[0].known_good
 

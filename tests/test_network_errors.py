@@ -165,7 +165,7 @@ async def test_401_without_a_key_is_the_missing_key_case() -> None:
 async def test_plain_http_407_from_a_real_proxy_is_unreachable(
     sim: SimulatorServer, auth_proxy: ForwardProxy
 ) -> None:
-    before = auth_proxy.connections
+    before = await auth_proxy.settled_connections()
     settings = NetworkSettings(proxy=auth_proxy.url, env={})
     client, sleep = client_with(settings, base_url=f"http://{MAPPED_HOST}:{sim.port}")
     notice = await unreachable(client)
@@ -174,7 +174,7 @@ async def test_plain_http_407_from_a_real_proxy_is_unreachable(
         f"the proxy {auth_proxy.url} answered HTTP 407 Proxy Authentication Required"
     )
     assert sleep.delays == [] and sim.requests == []
-    assert auth_proxy.connections == before + 1
+    assert await auth_proxy.settled_connections() == before + 1  # one attempt, no retry
 
 
 async def test_ssl_cert_file_is_trusted(tls_sim: SimulatorServer, tls_files: TlsFiles) -> None:

@@ -44,7 +44,7 @@ async def test_http_proxy_setting_reaches_a_host_only_the_proxy_knows(
     async with editor(init=init) as ed:
         assert await docstring_edit(ed)
         assert len(sim.requests) == 1
-        assert f"POST {MAPPED_HOST}:{sim.port}" in proxy.requests
+        assert f"POST {MAPPED_HOST}:{sim.port}" in await proxy.settled_requests()
     assert CANARY not in written_by_server(ed)
 
 
@@ -55,13 +55,13 @@ async def test_https_proxy_variable_tunnels_with_connect(
     async with editor(init=init, env={"HTTPS_PROXY": proxy.url}) as ed:
         assert await docstring_edit(ed)
         assert len(tls_sim.requests) == 1
-        assert f"CONNECT {MAPPED_HOST}:{tls_sim.port}" in proxy.requests
+        assert f"CONNECT {MAPPED_HOST}:{tls_sim.port}" in await proxy.settled_requests()
 
 
 async def test_no_proxy_host_goes_direct_and_is_unreachable(
     sim: SimulatorServer, proxy: ForwardProxy
 ) -> None:
-    before = proxy.connections
+    before = await proxy.settled_connections()
     init = init_for(mapped(sim), CANARY, http={"proxy": proxy.url, "noProxy": [MAPPED_HOST]})
     async with editor(init=init) as ed:
         assert not await docstring_edit(ed)
@@ -72,18 +72,18 @@ async def test_no_proxy_host_goes_direct_and_is_unreachable(
             "DNS lookup failed (the host name does not resolve)."
         )
         assert (await ed.wait_for_state("unreachable"))["provider"] == "deepseek"
-    assert proxy.connections == before
+    assert await proxy.settled_connections() == before
     assert sim.requests == []
 
 
 async def test_loopback_never_touches_the_proxy(sim: SimulatorServer, proxy: ForwardProxy) -> None:
-    before = proxy.connections
+    before = await proxy.settled_connections()
     init = init_for(sim.url, CANARY, http={"proxy": proxy.url})
     env = {"HTTP_PROXY": proxy.url, "ALL_PROXY": proxy.url}
     async with editor(init=init, env=env) as ed:
         assert await docstring_edit(ed)
     assert len(sim.requests) == 1
-    assert proxy.connections == before
+    assert await proxy.settled_connections() == before
 
 
 async def test_proxy_407_is_unreachable_never_a_key_notice(
