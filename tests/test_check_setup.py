@@ -269,6 +269,21 @@ async def test_keyless_server_that_wants_a_key_is_the_missing_key_case(
     assert len(sim.requests) == 1
 
 
+async def test_an_invalid_setting_fails_its_step_and_the_rest_goes_on(
+    sim: SimulatorServer, sessions: list[Session]
+) -> None:
+    session = Session(env={})
+    sessions.append(session)
+    session.layers.set_initialization_options(
+        init_for(sim.url, CANARY, completion={"debounceMs": "soon"})
+    )
+    assert [e.key for e in session.update_settings()] == ["kestrel.completion.debounceMs"]
+    report, _probe = await check(session)
+    assert by_id(report) == {i: "fail" if i == "settings" else "pass" for i in STEP_IDS}
+    assert report.steps[0].fix == "Correct kestrel.completion.debounceMs in your editor's settings."
+    assert report.summary.startswith("Kestrel: setup check failed at Settings valid: Invalid:")
+
+
 async def test_missing_base_url_is_a_settings_failure(sessions: list[Session]) -> None:
     report = await report_for(sessions, {"provider": "openai-compatible"})
     assert report.steps[0].status == "fail"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kestrel_lsp import settings as settings_mod
 from kestrel_lsp.features.host import Host
@@ -27,11 +27,11 @@ from kestrel_lsp.provider.errors import (
     QuotaExhaustedError,
     RateLimitedError,
 )
+from kestrel_lsp.provider.http import NetworkSetupError
+from kestrel_lsp.provider.reachability import Reachability, check_reachable
+from kestrel_lsp.provider.routing import proxy_choice, proxy_origin
 from kestrel_lsp.provider.wire import ChatPrompt
 from kestrel_lsp.session import ConfigurationProblem, Session
-
-if TYPE_CHECKING:
-    from kestrel_lsp.provider.reachability import Reachability
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,6 @@ def _settings_step(ctx: _Context) -> CheckStep:
     except ConfigurationProblem as problem:
         text = str(problem).removeprefix("Kestrel: ")
         return CheckStep.failed("settings", text, "Set it in your editor's Kestrel settings.")
-    from kestrel_lsp.provider.http import NetworkSetupError
-
     http = session.http_factory()
     try:
         route = http.route(ctx.base_url)
@@ -117,6 +115,8 @@ def _settings_step(ctx: _Context) -> CheckStep:
             "Correct kestrel.http.proxy / kestrel.http.caCerts (or the variable named).",
         )
     ctx.settings_usable = True
+    proxy, why = proxy_choice(ctx.base_url, session.network_settings())
+    ctx.proxy = proxy_origin(route.proxy) if route.proxy else None
     _, errors = settings_mod.structure(session.layers.merged(), session.settings)
     if errors:
         names = ", ".join(dict.fromkeys(error.key for error in errors))
@@ -126,10 +126,6 @@ def _settings_step(ctx: _Context) -> CheckStep:
             f"{names}.",
             f"Correct {names} in your editor's settings.",
         )
-    from kestrel_lsp.provider.routing import proxy_choice, proxy_origin
-
-    proxy, why = proxy_choice(ctx.base_url, session.network_settings())
-    ctx.proxy = proxy_origin(route.proxy) if route.proxy else None
     network = f"through the proxy {ctx.proxy} (from {why})" if proxy else f"direct ({why})"
     return CheckStep.passed(
         "settings",
@@ -173,8 +169,6 @@ def _key_step(session: Session) -> CheckStep:
 async def _reachable_step(ctx: _Context) -> CheckStep:
     if ctx.base_url is None or not ctx.settings_usable:
         return CheckStep.skipped("reachable", "the settings above must be fixed first")
-    from kestrel_lsp.provider.reachability import check_reachable
-
     session = ctx.session
     timeout_s = session.settings.request_timeout_ms / 1000
     result = await check_reachable(ctx.base_url, session.http_factory(), timeout_s)
