@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -92,10 +93,8 @@ class TlsContexts:
             self._insecure = insecure_context()
         return self._insecure
 
-    def for_host(self, host: str) -> ssl.SSLContext:
-        if is_insecure_host(host, self._settings.insecure_hosts):
-            return self.insecure()
-        return self.verified()
+    def for_route(self, route: Route) -> ssl.SSLContext:
+        return self.insecure() if route.insecure else self.verified()
 
 
 class RoutingTransport(httpx.AsyncBaseTransport):
@@ -106,12 +105,13 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         self._tls = tls
         self._transports: dict[tuple[str | None, bool], httpx.AsyncHTTPTransport] = {}
 
-    def _transport(self, proxy: str | None, insecure: bool) -> httpx.AsyncHTTPTransport:
-        key = (proxy, insecure)
+    def _transport(self, route: Route) -> httpx.AsyncHTTPTransport:
+        key = (route.proxy, route.insecure)
         if key not in self._transports:
-            ctx = self._tls.insecure() if insecure else self._tls.verified()
             self._transports[key] = httpx.AsyncHTTPTransport(
-                verify=ctx, proxy=self._proxy(proxy) if proxy else None, retries=0
+                verify=self._tls.for_route(route),
+                proxy=self._proxy(route.proxy) if route.proxy else None,
+                retries=0,
             )
         return self._transports[key]
 
@@ -121,12 +121,8 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         return httpx.Proxy(url, ssl_context=tls)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = str(request.url)
-        proxy = usable_proxy_for(url, self._settings)
-        insecure = request.url.scheme == "https" and is_insecure_host(
-            request.url.host, self._settings.insecure_hosts
-        )
-        return await self._transport(proxy, insecure).handle_async_request(request)
+        route = Route.of(str(request.url), self._settings)
+        return await self._transport(route).handle_async_request(request)
 
     async def aclose(self) -> None:
         for transport in self._transports.values():
@@ -175,13 +171,13 @@ class HttpClientFactory:
         )
 
 
+@dataclass(frozen=True)
 class Route:
     """How one URL is reached: its target, the proxy (normalised) if any, verified TLS or not."""
 
-    def __init__(self, target: Target, proxy: str | None, insecure: bool) -> None:
-        self.target = target
-        self.proxy = proxy
-        self.insecure = insecure
+    target: Target
+    proxy: str | None = field(repr=False)
+    insecure: bool
 
     @classmethod
     def of(cls, url: str, settings: NetworkSettings) -> Route:
@@ -190,9 +186,6 @@ class Route:
             target.host, settings.insecure_hosts
         )
         return cls(target, usable_proxy_for(url, settings), insecure)
-
-    def __repr__(self) -> str:
-        return f"Route({self.target.hostport}, proxied={self.proxy is not None})"
 
 
 __all__ = [

@@ -78,7 +78,7 @@ async def _connect(route: Route, http: HttpClientFactory, timeout_s: float) -> s
                 )
         if target.scheme != "https":
             return f"Connected to {target.hostport} ({address}) over plain HTTP."
-        ctx = http.tls.insecure() if route.insecure else http.tls.verified()
+        ctx = http.tls.for_route(route)
         stream = await _start_tls(stream, ctx, target.host, timeout_s, phase="tls")
         verified = (
             "TLS NOT verified (kestrel.http.insecureHosts)" if route.insecure else "TLS verified"
