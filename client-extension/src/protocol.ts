@@ -100,21 +100,26 @@ export function secretKeyName(provider: string): string {
   return `kestrel.apiKey.${provider}`;
 }
 
-/** A one-line-per-step text of a `kestrel.checkSetup` report, whatever its exact shape. */
+/**
+ * The text of a `kestrel.checkSetup` report for the output channel: the JSON first, then one
+ * line per step (last, so they are what a revealed channel shows):
+ * `{ok, summary, steps: [{id, title, status: "pass"|"fail"|"skip", detail, fix}], ...}`.
+ */
 export function formatSetupReport(report: unknown): string {
-  const lines: string[] = ["Kestrel: Check Setup"];
-  const steps = extractSteps(report);
-  for (const step of steps) {
+  const lines: string[] = ["Kestrel: Check Setup report (JSON):", JSON.stringify(report, null, 2) ?? "null", ""];
+  lines.push("Kestrel: Check Setup");
+  if (report && typeof report === "object" && typeof (report as { summary?: unknown }).summary === "string") {
+    lines.push(`  ${(report as { summary: string }).summary}`);
+  }
+  for (const step of extractSteps(report)) {
     const mark = step.ok === true ? "✓" : step.ok === false ? "✗" : "–";
-    const name = String(step.name ?? step.step ?? step.id ?? "step");
+    const name = String(step.title ?? step.name ?? step.id ?? "step");
     const detail = step.detail ?? step.message ?? step.status ?? "";
     lines.push(`  ${mark} ${name}${detail ? `: ${String(detail)}` : ""}`);
     if (step.ok === false && step.fix) {
       lines.push(`      fix: ${String(step.fix)}`);
     }
   }
-  lines.push("Report (JSON):");
-  lines.push(JSON.stringify(report, null, 2) ?? "null");
   return lines.join("\n");
 }
 

@@ -242,3 +242,31 @@ def test_key_follows_provider_and_survives_restart(open_vscode: Callable[..., Se
         assert request["auth_scheme"] == "bearer"
         assert request["key_id"] == hashlib.sha256(key.encode()).hexdigest()[:8]
         assert not error_toasts(session), error_toasts(session)
+
+
+def test_check_setup_shows_the_report(open_vscode: Callable[..., Session]) -> None:
+    """Kestrel: Check Setup (the server's command, registered by vscode-languageclient): the
+    report in the output channel, the summary as a notice, one provider request."""
+    with h.Simulator("ok") as sim:
+        session = open_vscode(base_settings() | {"kestrel.baseUrl": sim.url})
+        wb = session.wb
+        wb.wait_toast(MISSING, timeout=90)
+        wb.clear_toasts()
+        wb.set_api_key(session.key("check-setup"))
+        wb.open_file(SAMPLE)
+        wb.run_command("Kestrel: Check Setup")
+        summary = h.wait_until(
+            lambda: next((t for t in wb.toasts() if t.message.startswith("Kestrel")), None),
+            60,
+            "the setup check's summary notice",
+        )
+        assert summary.severity == "info", summary
+        h.wait_until(
+            lambda: "Kestrel: Check Setup\n" in session.server.kestrel_log(), 20, "the report"
+        )
+        wb.screenshot("6-check-setup.png")
+        log = session.server.kestrel_log()
+        assert '"status": "pass"' in log  # the JSON report
+        report = log[log.index("Kestrel: Check Setup\n") :]
+        assert "✓" in report and "✗" not in report, report
+        assert len(sim.provider_requests()) == 1, "the check makes exactly one provider request"

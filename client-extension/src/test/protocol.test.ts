@@ -70,13 +70,18 @@ test("VS Code's http.* settings fill in unset kestrel.http.* ones", () => {
 
 test("a setup report is shown step by step with its JSON", () => {
   const text = formatSetupReport({
+    ok: false,
+    summary: "Kestrel: setup check failed at API key present.",
     steps: [
-      { name: "settings valid", ok: true },
-      { name: "key present", ok: false, detail: "no key", fix: "Run Kestrel: Set API Key." },
+      { id: "settings", title: "Settings valid", status: "pass", detail: "All settings are valid.", fix: null },
+      { id: "key", title: "API key present", status: "fail", detail: "no key", fix: "Run Kestrel: Set API Key." },
+      { id: "reachable", title: "Base URL reachable", status: "skip", detail: "Skipped.", fix: null },
     ],
   });
-  assert.match(text, /✓ settings valid/);
-  assert.match(text, /✗ key present: no key/);
+  assert.match(text, /setup check failed/);
+  assert.match(text, /✓ Settings valid: All settings are valid\./);
+  assert.match(text, /✗ API key present: no key/);
+  assert.match(text, /– Base URL reachable/);
   assert.match(text, /fix: Run Kestrel: Set API Key\./);
   assert.match(text, /"steps"/);
 });
