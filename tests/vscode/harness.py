@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# KESTREL_SCREENSHOT_DIR redirects them (e.g. to keep a CI checkout clean).
+SCREENSHOTS = Path(os.environ.get("KESTREL_SCREENSHOT_DIR") or REPO / "docs" / "screenshots")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
