@@ -33,15 +33,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (key === undefined) {
         return; // Escape: nothing changes.
       }
+      // The server's copy first, so the secret-change event below sees nothing new to send.
+      const sent = kestrel.sendApiKey(key);
       await keys.set(provider, key);
-      await kestrel.sendApiKey(key);
+      await sent;
       log.info(`API key for ${provider} saved in secret storage and sent to the server.`);
       vscode.window.setStatusBarMessage(`Kestrel: API key for ${provider} saved`, 4000);
     }),
     vscode.commands.registerCommand("kestrel.clearApiKey", async () => {
       const provider = configuredProvider();
+      const sent = kestrel.sendApiKey(null);
       await keys.delete(provider);
-      await kestrel.sendApiKey(null);
+      await sent;
       log.info(`API key for ${provider} removed from secret storage.`);
       void vscode.window.showInformationMessage(`Kestrel: API key for ${provider} cleared.`);
     }),

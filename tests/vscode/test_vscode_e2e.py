@@ -243,6 +243,12 @@ def test_key_follows_provider_and_survives_restart(open_vscode: Callable[..., Se
         assert request["key_id"] == hashlib.sha256(key.encode()).hexdigest()[:8]
         assert not error_toasts(session), error_toasts(session)
 
+        # Kestrel: Clear API Key sends null: the server is back to "no key".
+        wb.run_command("Kestrel: Clear API Key")
+        wb.wait_toast("Kestrel: API key for deepseek cleared.", timeout=20)
+        h.wait_until(lambda: "set API key" in wb.status_item(), 30, "missingKey after clearing")
+        assert len(sim.provider_requests()) == 1
+
 
 def test_check_setup_shows_the_report(open_vscode: Callable[..., Session]) -> None:
     """Kestrel: Check Setup (the server's command, registered by vscode-languageclient): the
