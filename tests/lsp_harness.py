@@ -100,7 +100,9 @@ class Editor:
         position = types.Position(line, character)
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri, self.versions[uri]),
+                text_document=types.VersionedTextDocumentIdentifier(
+                    uri=uri, version=self.versions[uri]
+                ),
                 content_changes=[
                     types.TextDocumentContentChangePartial(
                         range=types.Range(position, position), text=text
