@@ -137,6 +137,12 @@ def raw_request(ed: Editor, method: str, params: Any, msg_id: str | None = None)
     return asyncio.wrap_future(future)
 
 
+def raw_notify(ed: Editor, method: str, params: Any) -> None:
+    protocol = ed.client.protocol
+    with mock.patch.object(protocol, "get_message_type", return_value=None):
+        protocol.notify(method, params)
+
+
 def typed_request(ed: Editor, method: str, params: Any, msg_id: str) -> asyncio.Future[Any]:
     """A request sent now (not when a task first runs), with an id the test can cancel."""
     return asyncio.wrap_future(ed.client.protocol.send_request(method, params, msg_id=msg_id))
