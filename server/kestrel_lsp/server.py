@@ -171,7 +171,8 @@ def build_server(session: Session | None = None) -> KestrelServer:
             raise _invalid(exc) from None
 
     @server.command(APPLY_COMMAND)
-    async def apply_action(ls: KestrelServer, data: Any) -> Any:
+    async def apply_action(ls: KestrelServer, data: Any = None) -> Any:
+        # Without `arguments` pygls calls this with none: that is invalid params, not a crash.
         try:
             return await ls.code_actions.apply_command(data)
         except InvalidParams as exc:
