@@ -214,6 +214,8 @@ async def test_the_command_reports_an_edit_the_client_refused(sim: SimulatorServ
         ed.open()
         assert await ask_provider(ed) == {"applied": False}
         assert len(ed.rec.edits_applied) == 1
+        assert len(sim.requests) == 1
+        assert ed.notices == []
 
 
 async def test_the_command_applies_nothing_to_a_changed_file(sim: SimulatorServer) -> None:

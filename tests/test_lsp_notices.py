@@ -67,6 +67,16 @@ async def test_missing_key_notice_once_then_each_explicit_action(
         assert sim.requests == []
 
 
+async def test_a_failed_command_returns_null_with_its_notice(sim: SimulatorServer) -> None:
+    sim.set_script("reject-all")
+    async with kestrel(sim, caps=EMACS) as ed:
+        ed.open()
+        assert await ask_provider(ed) is None
+        assert [(n.type, n.message) for n in ed.notices] == [(ERROR, REJECTED_NEVER_WORKED)]
+        assert ed.rec.edits_applied == []
+        assert len(sim.requests) == 1
+
+
 async def test_missing_key_through_the_command_returns_null(sim: SimulatorServer) -> None:
     async with kestrel(sim, caps=EMACS, key=None) as ed:
         await ed.wait_for_notice(MISSING)
@@ -204,8 +214,13 @@ async def test_unreachable_provider(sim: SimulatorServer) -> None:
             "Kestrel: deepseek answered HTTP 400: Invalid request: 'messages' must not be empty",
         ),
         ("server-errors", [500, 502, 503], "Kestrel: deepseek answered HTTP 503: "),
+        (
+            "truncated",
+            [200],
+            "Kestrel: deepseek answered HTTP 200: the reply stream was interrupted",
+        ),
     ],
-    ids=["400-not-retried", "5xx-after-retries"],
+    ids=["400-not-retried", "5xx-after-retries", "stream-cut-after-output"],
 )
 async def test_other_provider_errors_keep_the_state(
     sim: SimulatorServer, script: str, statuses: list[int], text: str
