@@ -169,6 +169,12 @@ class Session:
     def known_good(self) -> bool:
         return bool(self._auth and self._auth.known_good)
 
+    def key_rejected(self) -> bool:
+        """The current key never worked and the provider rejected it (automatic requests wait
+        for a new key; explicit actions still try, one request each)."""
+        same_key = self._identity is not None and self._identity.key == self.key.value
+        return bool(same_key and self._auth and self._auth.rejected)
+
     async def close(self) -> None:
         clients = [*self._retired, *([self._client] if self._client else [])]
         self._client, self._retired = None, []
