@@ -140,3 +140,27 @@ async def test_completions_give_up_quietly_past_the_retry_budget(sim: SimulatorS
         assert ed.notices == []
         assert states(ed) == ["ok", "rateLimited"]
         assert len(sim.requests) == 1
+
+
+async def test_a_settings_problem_is_told_once_to_automatic_completions(
+    sim: SimulatorServer,
+) -> None:
+    # openai-compatible has no default baseUrl: nothing can be asked until one is set.
+    init = {"provider": "openai-compatible", "baseUrl": None, "model": "local-coder"}
+    async with kestrel(sim, caps=VSCODE, init=init) as ed:
+        uri = ed.open(TEXT)
+        for column in range(3):
+            ed.type_text(3, column, "x")
+            result = await ed.client.text_document_inline_completion_async(
+                inline_params(uri, 3, column + 1)
+            )
+            assert inline_texts(result) == []
+        needs = "Kestrel: provider openai-compatible needs kestrel.baseUrl"
+        assert [(n.type, n.message[: len(needs)]) for n in ed.notices] == [
+            (types.MessageType.Error, needs)
+        ]
+        # An explicit action is told again.
+        action = await ed.action("refactor.rewrite.kestrel.docstring")
+        assert (await ed.resolve(action)).edit is None
+        assert len(ed.notices) == 2
+        assert sim.requests == []
