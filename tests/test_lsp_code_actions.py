@@ -248,7 +248,7 @@ async def test_a_long_action_is_cancelled_by_the_client(gated: GatedSimulator, h
             ed.client.window_work_done_progress_cancel(
                 types.WorkDoneProgressCancelParams(token=token)
             )
-        error = await jsonrpc_error(resolving)
+        error = await asyncio.wait_for(jsonrpc_error(resolving), 30)  # the answer is held
         assert_one_line_error(error, -32800)
         gated.release()
 

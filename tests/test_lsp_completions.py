@@ -16,10 +16,12 @@ from lsp_harness import Editor
 from lsp_steps import (
     NEOVIM,
     VSCODE,
+    GatedSimulator,
     assert_one_line_error,
     cancel,
     completion_params,
     inline_params,
+    jsonrpc_error,
     kestrel,
     states,
     typed_request,
@@ -164,3 +166,27 @@ async def test_a_settings_problem_is_told_once_to_automatic_completions(
         assert (await ed.resolve(action)).edit is None
         assert len(ed.notices) == 2
         assert sim.requests == []
+
+
+async def test_in_flight_completions_are_superseded_or_cancelled(gated: GatedSimulator) -> None:
+    method = types.TEXT_DOCUMENT_INLINE_COMPLETION
+    async with kestrel(gated, caps=VSCODE) as ed:
+        uri = ed.open(TEXT)
+        gated.hold()
+        ed.type_text(3, 0, "t")
+        first = typed_request(ed, method, inline_params(uri, 3, 1), "inline-a")
+        await gated.wait_for_requests(1)
+        ed.type_text(3, 1, "o")
+        second = typed_request(ed, method, inline_params(uri, 3, 2), "inline-b")
+        await gated.wait_for_requests(2)  # the first one's HTTP call was already out
+        # Bounded: the simulator holds its answers, so a wrong server would never answer.
+        superseded = await asyncio.wait_for(first, 30)
+        assert inline_texts(superseded) == []  # superseded by the newer keystroke
+        cancel(ed, "inline-b")
+        assert_one_line_error(await asyncio.wait_for(jsonrpc_error(second), 30), -32800)
+        gated.release()
+
+        third = await ed.client.text_document_inline_completion_async(inline_params(uri, 3, 2))
+        assert inline_texts(third) == [FIM_REPLY]
+        assert len(gated.requests) == 3
+        assert ed.notices == []

@@ -148,3 +148,19 @@ async def test_null_api_key_falls_back_to_the_environment(sim: SimulatorServer) 
         assert (await ask_provider(ed)).edit is not None
         assert [r["key_id"] for r in sim.requests] == [key_id(CANARY), key_id(CANARY_ENV)]
         assert ed.notices == []
+
+
+async def test_a_wrong_type_in_init_options_is_told_after_initialized(
+    sim: SimulatorServer,
+) -> None:
+    async with kestrel(sim, caps=NEOVIM, init={"retry": {"maxRetries": "2"}}) as ed:
+        notice = await ed.wait_for_notice("Kestrel: setting kestrel.retry.maxRetries ")
+        assert notice.type == types.MessageType.Error
+        output = ed.rec.server_output
+        answered = next(i for i, m in enumerate(output) if "InitializeResponse" in m)
+        shown = next(i for i, m in enumerate(output) if "ShowMessageNotification" in m)
+        assert shown > answered
+        ed.open()
+        assert (await ask_provider(ed)).edit is not None  # the default (2) applies
+        assert len(ed.notices) == 1
+        assert len(sim.requests) == 1
