@@ -256,3 +256,15 @@ async def test_a_long_action_is_cancelled_by_the_client(gated: GatedSimulator, h
         assert ed.notices == []
         assert the_edit(await ed.resolve(await ed.action(DOCSTRING))).text_document.version == 1
         assert len(gated.requests) == 2
+
+
+async def test_a_crlf_document_gets_crlf_lines_only(sim: SimulatorServer) -> None:
+    # The prompt carries the document's own line endings; the model may echo them.
+    text = SAMPLE.replace("\n", "\r\n")
+    async with kestrel(sim, caps=VSCODE) as ed:
+        ed.open(text)
+        change = the_edit(await ed.resolve(await ed.action(DOCSTRING)))
+        [edit] = change.edits
+        expected = "# kestrel: simulated edit\ndef add(a, b):\n    return a + b\n"
+        assert edit.new_text == expected.replace("\n", "\r\n")
+        assert len(sim.requests) == 1
