@@ -277,3 +277,21 @@ async def test_automatic_completions_raise_a_notice_once(sim: SimulatorServer) -
         assert [n.message for n in ed.notices] == [REJECTED_NEVER_WORKED] * 2
         # After the first rejection, completions stop sending that key; the action tries again.
         assert [r["status"] for r in sim.requests] == [401, 401]
+
+
+async def test_status_names_the_provider_after_a_switch(sim: SimulatorServer) -> None:
+    async with kestrel(sim, caps=VSCODE) as ed:
+        await ed.wait_for_state("ok")
+        await ed.change_settings({"kestrel": {"provider": "mimo"}})
+        await ed.rec.wait_until(lambda: ed.rec.statuses[-1]["provider"] == "mimo")
+        ed.open()
+        assert (await ask_provider(ed)).edit is not None
+        assert [(s["state"], s["provider"]) for s in ed.rec.statuses] == [
+            ("ok", "deepseek"),
+            ("ok", "mimo"),
+        ]
+        # MiMo's own header, with the key from initializationOptions.
+        assert [(r["auth_scheme"], r["key_id"]) for r in sim.requests] == [
+            ("api-key", key_id(CANARY))
+        ]
+        assert ed.notices == []

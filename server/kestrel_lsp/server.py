@@ -89,7 +89,10 @@ class KestrelServer(LanguageServer):
         if session.key_missing():
             if self.notices.state != "missingKey":
                 self.notices.provider_failed(session.missing_key_error(), automatic=True)
-        elif self.notices.state in (None, "missingKey", "rejectedKey", "quotaExhausted"):
+        elif (
+            self.notices.state in (None, "missingKey", "rejectedKey", "quotaExhausted")
+            or self.notices.provider != session.provider  # a status about another provider
+        ):
             self.notices.set_status("ok", session.provider, f"Kestrel: ready ({session.provider}).")
 
     async def pull_configuration(self) -> None:

@@ -74,6 +74,10 @@ class Notices:
     def state(self) -> str | None:
         return self._status.state if self._status else None
 
+    @property
+    def provider(self) -> str | None:
+        return self._status.provider if self._status else None
+
     def provider_failed(self, error: ProviderError, *, automatic: bool) -> None:
         if error.state is not None:
             self.set_status(error.state, error.provider, error.notice)
