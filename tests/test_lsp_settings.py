@@ -164,3 +164,16 @@ async def test_a_wrong_type_in_init_options_is_told_after_initialized(
         assert (await ask_provider(ed)).edit is not None  # the default (2) applies
         assert len(ed.notices) == 1
         assert len(sim.requests) == 1
+
+
+async def test_a_base_url_that_is_not_a_url_is_refused(sim: SimulatorServer) -> None:
+    bad_urls = ["http://[::1", "http://127.0.0.1:99999", "https://", "ftp://example.com"]
+    async with kestrel(sim, caps=VSCODE) as ed:
+        ed.open()
+        for url in bad_urls:
+            await ed.change_settings({"kestrel": {"baseUrl": url}})
+            assert (await ask_provider(ed)).edit is not None  # the earlier URL is kept
+        assert [(n.type, n.message.split(" is invalid")[0]) for n in ed.notices] == [
+            (types.MessageType.Error, "Kestrel: setting kestrel.baseUrl")
+        ] * len(bad_urls)
+        assert len(sim.requests) == len(bad_urls)
