@@ -18,6 +18,7 @@ from kestrel_lsp import __version__
 from kestrel_lsp.features.code_actions import APPLY_COMMAND, KINDS, CodeActions
 from kestrel_lsp.features.completions import Completions
 from kestrel_lsp.features.host import InvalidParams
+from kestrel_lsp.features.insecure_tls import InsecureTlsWarning
 from kestrel_lsp.features.notices import ERROR, WARNING, Notices
 from kestrel_lsp.protocol import KestrelProtocol
 from kestrel_lsp.secrets import install_redacting_logging
@@ -36,6 +37,7 @@ class KestrelServer(LanguageServer):
         self.notices = Notices(self._show_message, self._send_status)
         self.code_actions = CodeActions(self)
         self.completions = Completions(self)
+        self.insecure_tls = InsecureTlsWarning(self.notices)
 
     # -- what features need (the Host interface) ------------------------------------------
 
@@ -82,6 +84,7 @@ class KestrelServer(LanguageServer):
         errors = self.session.update_settings()
         for error in errors:
             self.notices.show(ERROR, error.notice)
+        self.insecure_tls.settings_applied(self.session.settings.http.insecure_hosts)
         self.refresh_status()
 
     def refresh_status(self) -> None:
@@ -89,7 +92,10 @@ class KestrelServer(LanguageServer):
         if session.key_missing():
             if self.notices.state != "missingKey":
                 self.notices.provider_failed(session.missing_key_error(), automatic=True)
-        elif self.notices.state in (None, "missingKey", "rejectedKey", "quotaExhausted"):
+        elif (
+            self.notices.state in (None, "missingKey", "rejectedKey", "quotaExhausted")
+            or self.notices.provider != session.provider  # a status about another provider
+        ):
             self.notices.set_status("ok", session.provider, f"Kestrel: ready ({session.provider}).")
 
     async def pull_configuration(self) -> None:
@@ -171,7 +177,8 @@ def build_server(session: Session | None = None) -> KestrelServer:
             raise _invalid(exc) from None
 
     @server.command(APPLY_COMMAND)
-    async def apply_action(ls: KestrelServer, data: Any) -> Any:
+    async def apply_action(ls: KestrelServer, data: Any = None) -> Any:
+        # Without `arguments` pygls calls this with none: that is invalid params, not a crash.
         try:
             return await ls.code_actions.apply_command(data)
         except InvalidParams as exc:

@@ -14,6 +14,7 @@ from kestrel_lsp import settings as settings_mod
 from kestrel_lsp.documents import DocumentStore
 from kestrel_lsp.provider.errors import MissingKeyError, ProviderError
 from kestrel_lsp.provider.presets import PRESETS, normalise_base_url
+from kestrel_lsp.provider.routing import NetworkSettings, proxy_secrets
 from kestrel_lsp.secrets import SECRETS
 from kestrel_lsp.settings import ResolvedKey, SettingError, Settings, SettingsLayers
 
@@ -52,6 +53,7 @@ class Session:
         self.layers = SettingsLayers(self.env)
         self.settings = Settings()
         self.key = ResolvedKey(None, None)
+        self._setting_errors: set[SettingError] = set()
         self.documents = DocumentStore()
         self.supports_inline_completion = False
         self.supports_resolve = False
@@ -69,12 +71,19 @@ class Session:
     # -- settings -------------------------------------------------------------------------
 
     def update_settings(self) -> list[SettingError]:
-        """Re-merge the layers; returns the errors to show (each bad key keeps its value)."""
+        """Re-merge the layers; returns the errors to show (each bad key keeps its value).
+
+        A bad value stays in its layer until the client replaces it, so it fails again on every
+        later update: only errors that were not already failing are returned."""
         settings, errors = settings_mod.structure(self.layers.merged(), self.settings)
         self.settings = settings
         self.key = settings_mod.resolve_key(settings, self.env)
         SECRETS.add(self.key.value)
-        return errors
+        for password in proxy_secrets(self.network_settings()):
+            SECRETS.add(password)
+        new = [error for error in errors if error not in self._setting_errors]
+        self._setting_errors = set(errors)
+        return new
 
     @property
     def provider(self) -> str:
@@ -131,7 +140,7 @@ class Session:
             initial_delay_s=settings.retry.initial_delay_ms / 1000,
             max_delay_s=settings.retry.max_delay_ms / 1000,
         )
-        http = self._http_factory()
+        http = self.http_factory()
         signature = (identity, model, retry, id(http), id(self._auth))
         if self._client is None or signature != self._client_signature:
             if self._client is not None:
@@ -141,11 +150,9 @@ class Session:
             self._client_signature = signature
         return self._client
 
-    def _http_factory(self) -> HttpClientFactory:
-        from kestrel_lsp.provider.http import HttpClientFactory, NetworkSettings
-
+    def network_settings(self) -> NetworkSettings:
         http = self.settings.http
-        network = NetworkSettings(
+        return NetworkSettings(
             proxy=http.proxy,
             no_proxy=http.no_proxy,
             ca_certs=http.ca_certs,
@@ -153,6 +160,11 @@ class Session:
             timeout_s=self.settings.request_timeout_ms / 1000,
             env=self.env,
         )
+
+    def http_factory(self) -> HttpClientFactory:
+        from kestrel_lsp.provider.http import HttpClientFactory
+
+        network = self.network_settings()
         signature = (network, self.transport_factory)
         if self._http is None or signature != self._http_signature:
             self._http = HttpClientFactory(network, transport_factory=self.transport_factory)
