@@ -7,7 +7,12 @@ import logging
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcMethodNotFound,
+)
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from kestrel_lsp.documents import DocumentStore, PositionError
@@ -15,27 +20,90 @@ from kestrel_lsp.secrets import SECRETS
 
 log = logging.getLogger(__name__)
 
+INVALID_REQUEST = JsonRpcInvalidRequest.CODE
+
 
 def one_line(text: str, limit: int = 300) -> str:
     line = " ".join(SECRETS.redact(str(text)).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def envelope_problem(message: Any) -> str | None:
+    """Why `message` is not a JSON-RPC 2.0 request, notification or response (None: it is)."""
+    if not isinstance(message, dict):
+        return "the message is not a JSON object"
+    if message.get("jsonrpc") != "2.0":
+        return 'the message lacks "jsonrpc": "2.0"'
+    if "method" in message:
+        if not isinstance(message["method"], str):
+            return "the method is not a string"
+        if "id" in message and not _valid_id(message["id"]):
+            return "the id is neither an integer nor a string"
+    return None
+
+
 class KestrelProtocol(LanguageServerProtocol):
     def structure_message(self, data: dict[str, Any]) -> Any:
+        # pygls's reader passes this as json.loads's object_hook, so it runs for every object
+        # in the body, innermost first: a JSON-RPC-looking object inside params would be taken
+        # for a message. Structure only the top-level message, in handle_message.
+        return data
+
+    def handle_message(self, message: Any) -> None:
+        problem = envelope_problem(message)
+        if problem is not None:
+            # JSON-RPC 2.0: an invalid request is answered -32600, with id null when its id
+            # cannot be told. A response (an id, no method) is never answered.
+            is_response = (
+                isinstance(message, dict)
+                and "method" not in message
+                and ("result" in message or "error" in message)
+            )
+            if not is_response:
+                msg_id = message.get("id") if isinstance(message, dict) else None
+                self._send_error(msg_id if _valid_id(msg_id) else None, INVALID_REQUEST, problem)
+            log.warning("ignored an invalid JSON-RPC message: %s", problem)
+            return
+        method = message.get("method")
+        is_request = method is not None and "id" in message
+        if is_request and not self._handles(method):
+            # Unknown method: -32601 whatever the params (pygls would try them against the LSP
+            # type of a method it does not serve and answer -32602).
+            self._send_error(
+                message["id"], JsonRpcMethodNotFound.CODE, f"Method Not Found: {method}"
+            )
+            return
+        if method is not None and "params" not in message:
+            message = {**message, "params": None}
         try:
-            return super().structure_message(data)
+            structured = super().structure_message(message)
         except JsonRpcException:
-            if "id" in data and "method" in data:
-                method = data.get("method")
-                self._send_response(
-                    data["id"],
-                    None,
-                    JsonRpcInvalidParams(
-                        f"invalid params for {method}: they do not match the LSP types"
-                    ).to_response_error(),
+            if is_request:
+                self._send_error(
+                    message["id"],
+                    JsonRpcInvalidParams.CODE,
+                    f"invalid params for {method}: they do not match the LSP types",
                 )
-            raise
+            log.warning("ignored a message whose params do not structure: %s", method)
+            return
+        super().handle_message(structured)
+
+    def _handles(self, method: str) -> bool:
+        try:
+            self._get_handler(method)
+        except JsonRpcMethodNotFound:
+            return False
+        return True
+
+    def _send_error(self, msg_id: Any, code: int, message: str) -> None:
+        # Built by hand: pygls's response type drops an id that is None, and JSON-RPC wants
+        # `"id": null` when the request's id could not be told.
+        error = {"code": code, "message": one_line(message)}
+        self._send_data({"jsonrpc": "2.0", "id": msg_id, "error": error})
 
     def _send_response(
         self, msg_id: Any, result: Any | None = None, error: Any | None = None
@@ -49,19 +117,6 @@ class KestrelProtocol(LanguageServerProtocol):
 
     def _documents(self) -> DocumentStore:
         return self._server.session.documents  # type: ignore[attr-defined]
-
-    def handle_message(self, message: Any) -> None:
-        if isinstance(message, dict):
-            # No "jsonrpc" member: not a JSON-RPC message. Answer it if it asks for an answer.
-            if "id" in message and isinstance(message["id"], int | str):
-                self._send_response(
-                    message["id"],
-                    None,
-                    JsonRpcInvalidRequest("not a JSON-RPC 2.0 request").to_response_error(),
-                )
-            log.warning("ignored a message that is not JSON-RPC 2.0")
-            return
-        super().handle_message(message)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:

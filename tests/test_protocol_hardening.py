@@ -1,0 +1,140 @@
+"""Regression tests for what the protocol fuzzer found, one case each, through a raw framed
+writer (no client library between the test and the bytes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from raw_lsp import VSCODE_LIKE, RawServer, encode, initialize
+
+URI = "file:///work/project/app.py"
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RawServer]:
+    with RawServer() as srv:
+        initialize(srv, init={"provider": "deepseek"}, capabilities=VSCODE_LIKE)
+        srv.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": "ab\n"}},
+        )
+        yield srv
+
+
+def answers_to(server: RawServer, body: bytes) -> list[Any]:
+    """Everything the server answers (responses, not notifications) to one body."""
+    first = len(server.received.messages)
+    server.send_body(body)
+    sentinel = server.request("kestrel/sentinel", {})
+    server.wait_response(sentinel, 30)
+    return [
+        m
+        for m in server.received.messages[first:]
+        if isinstance(m, dict) and "method" not in m and m.get("id") != sentinel
+    ]
+
+
+def one_error(answers: list[Any]) -> tuple[Any, int]:
+    assert len(answers) == 1, answers
+    assert "id" in answers[0], f"an answer must carry an id member (null if unknown): {answers}"
+    return answers[0]["id"], answers[0]["error"]["code"]
+
+
+def request(msg_id: Any, method: Any, params: Any = None, **extra: Any) -> bytes:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "id": msg_id, "method": method, **extra}
+    if params is not None:
+        message["params"] = params
+    return encode(message)
+
+
+def code_action_params(line: int = 0, character: int = 0, uri: str = URI) -> dict[str, Any]:
+    position = {"line": line, "character": character}
+    return {
+        "textDocument": {"uri": uri},
+        "range": {"start": position, "end": position},
+        "context": {"diagnostics": []},
+    }
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        {"jsonrpc": "2.0"},
+        {"jsonrpc": "2.0", "id": 99, "method": "textDocument/codeAction", "params": 3},
+        {"jsonrpc": "2.0", "id": 98, "result": 1},
+    ],
+)
+def test_a_json_rpc_looking_object_inside_params_is_not_a_message(
+    server: RawServer, inner: dict[str, Any]
+) -> None:
+    params = {**code_action_params(), "context": {"diagnostics": [], "x": inner}}
+    answers = answers_to(server, request(501, "textDocument/codeAction", params))
+    assert [a["id"] for a in answers] == [501], answers  # nothing for the inner "id"
+    assert "result" in answers[0]
+    assert one_error(answers_to(server, request(502, "kestrel/x", {"x": inner}))) == (
+        502,
+        METHOD_NOT_FOUND,
+    )
+
+
+@pytest.mark.parametrize("msg_id", [1.5, True, {"a": 1}, [1], None])
+def test_an_id_that_is_not_an_integer_or_string_is_an_invalid_request_with_id_null(
+    server: RawServer, msg_id: Any
+) -> None:
+    assert one_error(answers_to(server, request(msg_id, "textDocument/codeAction", {}))) == (
+        None,
+        INVALID_REQUEST,
+    )
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"42", b"null", b'"x"', b"[]", b"{}"])
+def test_json_that_is_not_a_request_object_is_an_invalid_request(
+    server: RawServer, body: bytes
+) -> None:
+    assert one_error(answers_to(server, body)) == (None, INVALID_REQUEST)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"id": 601, "method": "kestrel/x"},
+        {"jsonrpc": "1.0", "id": 601, "method": "kestrel/x"},
+        {"jsonrpc": None, "id": 601, "method": "textDocument/codeAction"},
+        {"jsonrpc": "2.0", "id": 601, "method": 5},
+    ],
+)
+def test_a_request_that_is_not_json_rpc_2_is_invalid_and_keeps_its_id(
+    server: RawServer, message: dict[str, Any]
+) -> None:
+    assert one_error(answers_to(server, encode(message))) == (601, INVALID_REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("kestrel/x", None),
+        ("$/unknown", None),
+        ("textDocument/hover", {}),  # an LSP method Kestrel does not serve
+        ("textDocument/definition", None),
+        ("kestrel/x", 5),
+    ],
+)
+def test_an_unknown_method_is_method_not_found_whatever_its_params(
+    server: RawServer, method: str, params: Any
+) -> None:
+    assert one_error(answers_to(server, request(701, method, params))) == (701, METHOD_NOT_FOUND)
+
+
+def test_known_method_with_missing_or_scalar_params_is_invalid_params(server: RawServer) -> None:
+    assert one_error(answers_to(server, request(702, "textDocument/codeAction"))) == (
+        702,
+        INVALID_PARAMS,
+    )
+    assert one_error(answers_to(server, request(703, "textDocument/codeAction", 5))) == (
+        703,
+        INVALID_PARAMS,
+    )
