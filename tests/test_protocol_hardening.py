@@ -138,3 +138,8 @@ def test_known_method_with_missing_or_scalar_params_is_invalid_params(server: Ra
         703,
         INVALID_PARAMS,
     )
+
+
+@pytest.mark.parametrize("body", [b"\xc5O", b"{\xff}", b" \x95."])
+def test_a_body_that_is_not_utf8_is_a_parse_error(server: RawServer, body: bytes) -> None:
+    assert one_error(answers_to(server, body)) == (None, PARSE_ERROR)

@@ -117,7 +117,7 @@ class KestrelServer(LanguageServer):
     # -- errors -------------------------------------------------------------------------------
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        if isinstance(error, json.JSONDecodeError):
+        if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):  # bytes not JSON text
             # JSON-RPC: a parse error is answered with id null (pygls would omit the id).
             error_object = {"code": JsonRpcParseError.CODE, "message": "the body is not JSON"}
             self.protocol._send_data({"jsonrpc": "2.0", "id": None, "error": error_object})
