@@ -143,3 +143,30 @@ def test_known_method_with_missing_or_scalar_params_is_invalid_params(server: Ra
 @pytest.mark.parametrize("body", [b"\xc5O", b"{\xff}", b" \x95."])
 def test_a_body_that_is_not_utf8_is_a_parse_error(server: RawServer, body: bytes) -> None:
     assert one_error(answers_to(server, body)) == (None, PARSE_ERROR)
+
+
+@pytest.mark.parametrize("data", [[{"uri": URI}], "x", 5])
+def test_code_action_data_that_is_not_an_object_is_invalid_params(
+    server: RawServer, data: Any
+) -> None:
+    params = {"title": "Kestrel: x", "data": data}
+    assert one_error(answers_to(server, request(801, "codeAction/resolve", params))) == (
+        801,
+        INVALID_PARAMS,
+    )
+
+
+def test_code_action_data_with_a_negative_line_is_invalid_params(server: RawServer) -> None:
+    data = {
+        "uri": URI,
+        "version": 1,
+        "kind": "refactor.rewrite.kestrel.docstring",
+        "start_line": -2,
+        "end_line": 0,
+        "diagnostics": [],
+    }
+    params = {"title": "Kestrel: x", "data": data}
+    assert one_error(answers_to(server, request(802, "codeAction/resolve", params))) == (
+        802,
+        INVALID_PARAMS,
+    )

@@ -50,6 +50,8 @@ _DATA = cattrs.Converter(forbid_extra_keys=True)
 
 
 def structure_data(raw: Any) -> ActionData:
+    if not isinstance(raw, dict):  # cattrs raises AttributeError on a list, say
+        raise InvalidParams("this code action's data is not one Kestrel made")
     try:
         data = _DATA.structure(raw, ActionData)
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
@@ -170,7 +172,11 @@ class CodeActions:
         if document is None or document.version != data.version:
             self._changed_notice(data.uri)
             return None
-        if data.end_line >= len(document.lines) or data.start_line > data.end_line:
+        if (
+            data.start_line < 0
+            or data.end_line >= len(document.lines)
+            or data.start_line > data.end_line
+        ):
             raise InvalidParams(f"lines {data.start_line}-{data.end_line} are outside the document")
         if session.key_missing():
             host.notices.provider_failed(session.missing_key_error(), automatic=False)
