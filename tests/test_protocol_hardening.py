@@ -3,10 +3,13 @@ writer (no client library between the test and the bytes)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from kestrel_lsp.documents import DocumentStore
 
 from raw_lsp import VSCODE_LIKE, RawServer, encode, initialize
 
@@ -170,3 +173,37 @@ def test_code_action_data_with_a_negative_line_is_invalid_params(server: RawServ
         802,
         INVALID_PARAMS,
     )
+
+
+def test_a_document_with_lone_surrogates_is_served(server: RawServer) -> None:
+    uri = "file:///work/project/surrogates.py"
+    body = b'{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":'
+    body += b'{"uri":"' + uri.encode() + b'","languageId":"python","version":1,'
+    body += b'"text":"x = \\"\\ud800\\"\\ny\\n"}}}'
+    server.send_body(body)
+    answers = answers_to(
+        server, request(901, "textDocument/codeAction", code_action_params(0, 6, uri))
+    )
+    assert len(answers) == 1 and "result" in answers[0], answers
+    # Past the end of that line (7 UTF-16 units: x, space, =, space, quote, surrogate, quote).
+    beyond = request(902, "textDocument/codeAction", code_action_params(0, 8, uri))
+    assert one_error(answers_to(server, beyond)) == (902, INVALID_PARAMS)
+
+
+def test_a_newline_inserted_after_a_cr_line_joins_it_into_one_crlf_break() -> None:
+    store = DocumentStore()
+    doc = store.open(URI, "python", 1, "a\rb")
+    doc.apply_change((1, 0), (1, 1), "\nc")  # the text is now "a\r\nc": two lines
+    assert doc.text == "a\r\nc"
+    assert doc.lines == ["a\r\n", "c"]
+    doc = store.open(URI, "python", 1, "a\rX\nb")
+    doc.apply_change((1, 0), (1, 1), "")  # delete X: "a\r\nb"
+    assert doc.lines == ["a\r\n", "b"]
+
+
+def test_lone_surrogates_count_as_one_utf16_unit() -> None:
+    doc = DocumentStore().open(URI, "python", 1, "\ud800x\n")
+    assert doc.offset_of(0, 2) == (0, 2)
+    with pytest.raises(ValueError):
+        doc.offset_of(0, 3)
+    assert json.dumps(doc.text)  # still a str the server can answer with

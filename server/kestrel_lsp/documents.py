@@ -31,8 +31,9 @@ def _units(text: str, encoding: str) -> int:
     if encoding == "utf-32" or text.isascii():
         return len(text)
     if encoding == "utf-8":
-        return len(text.encode("utf-8"))
-    return len(text.encode("utf-16-le")) // 2
+        return len(text.encode("utf-8", "surrogatepass"))
+    # A lone surrogate (JSON allows "\\ud800") is one UTF-16 unit, not an error.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _index_for_units(body: str, units: int, encoding: str) -> int:
@@ -91,6 +92,10 @@ class Document:
         if (el, ec) < (sl, sc):
             raise PositionError("the range ends before it starts")
         combined = self.lines[sl][:sc] + new_text + self.lines[el][ec:]
+        if combined.startswith("\n") and sl > 0 and self.lines[sl - 1].endswith("\r"):
+            # "\r" ending the line before and "\n" starting this piece are one CRLF break.
+            sl -= 1
+            combined = self.lines[sl] + combined
         pieces = _LINE.findall(combined)
         if el == len(self.lines) - 1 and (not pieces or pieces[-1].endswith(("\n", "\r"))):
             pieces.append("")
