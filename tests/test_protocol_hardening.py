@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 
 from kestrel_lsp.documents import DocumentStore
+from kestrel_lsp.provider.wire import ChatPrompt, FimPrompt
+from kestrel_lsp.simulator import SimulatorProcess
 
-from raw_lsp import VSCODE_LIKE, RawServer, encode, initialize
+from lsp_harness import CANARY
+from raw_lsp import PLAIN, VSCODE_LIKE, RawServer, encode, initialize
 
 URI = "file:///work/project/app.py"
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
@@ -188,6 +191,28 @@ def test_a_document_with_lone_surrogates_is_served(server: RawServer) -> None:
     # Past the end of that line (7 UTF-16 units: x, space, =, space, quote, surrogate, quote).
     beyond = request(902, "textDocument/codeAction", code_action_params(0, 8, uri))
     assert one_error(answers_to(server, beyond)) == (902, INVALID_PARAMS)
+
+
+def test_lone_surrogates_reach_the_provider_as_replacement_characters() -> None:
+    assert ChatPrompt("s\ud800", "u\udfff😀").user == "u\ufffd😀"
+    assert FimPrompt("a\udc00", "b").prefix == "a\ufffd"
+    with SimulatorProcess("ok") as sim, RawServer() as srv:
+        init = {"provider": "deepseek", "baseUrl": sim.url, "apiKey": CANARY}
+        init["completion"] = {"debounceMs": 0}
+        initialize(srv, init=init, capabilities=PLAIN)
+        srv.send_body(
+            b'{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":'
+            b'{"uri":"file:///s.py","languageId":"python","version":1,"text":"a\\ud800\\nb"}}}'
+        )
+        position = {"line": 1, "character": 1}
+        params = {"textDocument": {"uri": "file:///s.py"}, "position": position}
+        answer = srv.request_wait("textDocument/completion", params)
+        assert "result" in answer, answer  # not an internal error
+        assert answer["result"]["items"], answer
+        assert len(sim.requests()) == 1
+        assert srv.shutdown() == 0
+        written = bytes(srv.received.stdout) + bytes(srv.received.stderr)
+        assert CANARY.encode() not in written
 
 
 def test_a_newline_inserted_after_a_cr_line_joins_it_into_one_crlf_break() -> None:

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sendable(text: str) -> str:
+    """Text that encodes as UTF-8: a lone surrogate (JSON lets a client put "\\ud800" in a
+    document) becomes U+FFFD instead of failing the request."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
+class _Sendable:
+    """Prompt fields are made sendable as the prompt is built."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                object.__setattr__(self, f.name, sendable(value))
 
 
 @dataclass(frozen=True)
-class ChatPrompt:
+class ChatPrompt(_Sendable):
     system: str
     user: str
     max_tokens: int = 1024
@@ -15,7 +34,7 @@ class ChatPrompt:
 
 
 @dataclass(frozen=True)
-class FimPrompt:
+class FimPrompt(_Sendable):
     prefix: str
     suffix: str
     max_tokens: int = 128
