@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Mapping
 
 REDACTED = "[redacted]"
 # Providers echo masked keys ("sk-proj-****abcd"): the visible ends are still part of the key.
@@ -47,6 +48,19 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return SECRETS.redact(super().format(record))
+
+
+LOG_LEVEL_VARIABLE = "KESTREL_LOG_LEVEL"
+
+
+def log_level(env: Mapping[str, str]) -> int:
+    """The level `KESTREL_LOG_LEVEL` asks for (DEBUG, INFO, WARNING, ERROR or a number);
+    WARNING when it is unset or unknown. pygls's own logger stays at WARNING whatever it says."""
+    raw = env.get(LOG_LEVEL_VARIABLE, "").strip().upper()
+    if raw.isdigit():
+        return int(raw)
+    level = logging.getLevelName(raw) if raw else None
+    return level if isinstance(level, int) else logging.WARNING
 
 
 def install_redacting_logging(level: int = logging.WARNING) -> None:

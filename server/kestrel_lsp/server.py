@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ from kestrel_lsp.features.host import InvalidParams
 from kestrel_lsp.features.insecure_tls import InsecureTlsWarning
 from kestrel_lsp.features.notices import ERROR, WARNING, Notices
 from kestrel_lsp.protocol import KestrelProtocol
-from kestrel_lsp.secrets import install_redacting_logging
+from kestrel_lsp.secrets import install_redacting_logging, log_level
 from kestrel_lsp.session import Session
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,9 @@ def build_server(session: Session | None = None) -> KestrelServer:
 
 
 def serve(tcp: str | None = None) -> None:
-    install_redacting_logging()
+    level = log_level(os.environ)
+    install_redacting_logging(level)
+    log.debug("kestrel-lsp %s, log level %s", __version__, logging.getLevelName(level))
     server = build_server()
     if tcp:
         host, _, port = tcp.rpartition(":")
