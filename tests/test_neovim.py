@@ -1,5 +1,5 @@
 """A real editor no one here wrote: Debian's Neovim 0.7.2, headless, loads the Neovim snippet of
-docs/readme-editors.md, starts `kestrel-lsp`, opens a file and runs an AI code action against the
+README.md, starts `kestrel-lsp`, opens a file and runs an AI code action against the
 simulator. The Lua driver writes the buffer, the notices and the statuses to a JSON file."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ pytestmark = [
 
 HERE = Path(__file__).parent
 DRIVER = HERE / "nvim" / "drive_code_action.lua"
-EDITOR_DOCS = HERE.parent / "docs" / "readme-editors.md"
+EDITOR_DOCS = HERE.parent / "README.md"
 SNIPPET_MARKER = "<!-- neovim-snippet: tested by tests/test_neovim.py -->"
 DOCSTRING = "Kestrel: Add docstring"
 ERROR, INFO = 1, 3

@@ -185,7 +185,7 @@ class ProviderClient:
             async with auth.first_use:
                 if not auth.known_good:
                     if auth.rejections != rejections_seen and auth.last_rejection is not None:
-                        raise self._never_worked(auth.last_rejection)
+                        raise self._copy(auth.last_rejection)
                     return await self._attempts(request, parse, decoder, retry_budget_s)
         if auth.recovery is not None:
             outcome = await asyncio.shield(auth.recovery)
@@ -462,9 +462,6 @@ class ProviderClient:
 
     def _message(self, body: str) -> str:
         return redact_provider_text(provider_message(body))
-
-    def _never_worked(self, error: BaseException) -> ProviderError:
-        return self._copy(error)
 
     @staticmethod
     def _copy(error: BaseException) -> ProviderError:
