@@ -4,6 +4,7 @@ no traceback, and documents live in Kestrel's own line store."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from lsprotocol import types
@@ -91,6 +92,30 @@ class KestrelProtocol(LanguageServerProtocol):
             log.warning("ignored a message whose params do not structure: %s", method)
             return
         super().handle_message(structured)
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: Any = None,
+        kwargs: Any = None,
+    ) -> None:
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        internal = callback == self._check_handler_result or (
+            isinstance(callback, partial) and callback.func == self._run_generator
+        )
+        if not internal:
+            return  # a client's request: pygls removes its future when it answers
+        # A notification, or a built-in handler's step into a user handler: pygls files its
+        # future under a fresh uuid and never removes it (about 1 KB per keystroke).
+        future = self._request_futures.get(msg_id)
+        if future is None:
+            return
+        if future.done():
+            self._request_futures.pop(msg_id, None)
+        else:
+            future.add_done_callback(lambda _f: self._request_futures.pop(msg_id, None))
 
     def _handles(self, method: str) -> bool:
         try:
