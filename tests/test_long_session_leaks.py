@@ -10,9 +10,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from kestrel_lsp.server import build_server
+from kestrel_lsp.simulator.server import SimulatorServer
+
+from lsp_harness import editor
+from lsp_steps import DOCSTRING, deepseek_at
 
 URI = "file:///work/project/app.py"
 
@@ -86,3 +91,35 @@ async def test_notifications_leave_no_future_behind() -> None:
     assert len(protocol._request_futures) == 0, (
         f"{len(protocol._request_futures)} futures kept after {len(messages)} messages"
     )
+
+
+def _sockets(pid: int) -> int:
+    fd_dir = f"/proc/{pid}/fd"
+    return sum(1 for fd in os.listdir(fd_dir) if "socket" in _readlink(f"{fd_dir}/{fd}"))
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
+
+
+async def test_auth_recoveries_do_not_keep_sockets_open() -> None:
+    async with SimulatorServer("ok") as sim, editor(init=deepseek_at(sim.url)) as ed:
+        process = ed.client._server
+        assert process is not None
+        ed.open()
+        assert (await ed.resolve(await ed.action(DOCSTRING))).edit is not None  # known-good
+        before = _sockets(process.pid)
+        sim.set_script({"steps": [401, 200], "then": "cycle"})  # each action: 401, then 200
+        for _ in range(12):
+            resolved = await ed.resolve(await ed.action(DOCSTRING))
+            assert resolved.edit is not None
+        statuses = [r["status"] for r in sim.requests]
+        assert statuses == [401, 200] * 12  # 12 recoveries, each on a new connection
+        await ed.roundtrip()
+        after = _sockets(process.pid)
+        # The pool that got each 401 is retired and closed: at most the current pool's
+        # connection and the recovery's are open, never one per recovery.
+        assert after - before <= 2, f"{after - before} more sockets after 12 recoveries"

@@ -109,7 +109,10 @@ class ProviderClient:
         self._now = now
         self._rand = rand
         self._pool: httpx.AsyncClient | None = None
+        # Retired pools still in use by an attempt; each is closed when its last attempt ends.
         self._retired: list[httpx.AsyncClient] = []
+        self._leases: dict[httpx.AsyncClient, int] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         SECRETS.add(config.key)
 
     @property
@@ -167,6 +170,8 @@ class ProviderClient:
         self._pool, self._retired = None, []
         for client in clients:
             await client.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     # -- one operation ---------------------------------------------------------------------
 
@@ -207,18 +212,14 @@ class ProviderClient:
         try:
             while True:
                 try:
-                    text = await self._send(client, request, parse, decoder)
+                    text = await self._send_on(client, request, parse, decoder)
                 except _Failure as failure:
-                    if client is not self._pool and client not in self._retired:
-                        await client.aclose()
                     if failure.status in AUTH_STATUSES:
                         client = await self._after_auth_failure(failure, state, epoch_at_send)
                     else:
                         client = await self._after_failure(failure, state, retry_budget_s)
                     epoch_at_send = auth.recovery_epoch
                     continue
-                if client is not self._pool and client not in self._retired:
-                    await client.aclose()
                 if state.leading:
                     state.leading = False
                     self._renew_pool()
@@ -456,9 +457,39 @@ class ProviderClient:
         return self._pool
 
     def _renew_pool(self) -> None:
-        if self._pool is not None:
-            self._retired.append(self._pool)
-        self._pool = self._http.new_client()
+        old, self._pool = self._pool, self._http.new_client()
+        if old is None:
+            return
+        if self._leases.get(old):
+            self._retired.append(old)  # closed when its last attempt ends
+        else:
+            self._close_soon(old)
+
+    async def _send_on(
+        self,
+        client: httpx.AsyncClient,
+        request: WireRequest,
+        parse: Callable[[Any], str],
+        decoder: Callable[[], StreamDecoder],
+    ) -> str:
+        """One attempt on `client`. A client that is not the pool (a retry's own connection,
+        a retired pool) is closed when the last attempt using it ends, however it ends."""
+        self._leases[client] = self._leases.get(client, 0) + 1
+        try:
+            return await self._send(client, request, parse, decoder)
+        finally:
+            left = self._leases.pop(client) - 1
+            if left:
+                self._leases[client] = left
+            elif client is not self._pool:
+                self._close_soon(client)
+
+    def _close_soon(self, client: httpx.AsyncClient) -> None:
+        if client in self._retired:
+            self._retired.remove(client)
+        task = asyncio.ensure_future(client.aclose())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _message(self, body: str) -> str:
         return redact_provider_text(provider_message(body))
