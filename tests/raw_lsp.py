@@ -58,6 +58,7 @@ class Received:
 
 
 ServerRequestHandler = Callable[[str, Json], Json]
+MessageCallback = Callable[[Json, bytes], None]
 
 
 def default_answer(method: str, params: Json) -> Json:
@@ -77,9 +78,16 @@ class RawServer:
         *,
         env: dict[str, str] | None = None,
         answer: ServerRequestHandler = default_answer,
+        record: bool = True,
+        on_message: MessageCallback | None = None,
     ) -> None:
+        """`record` (may be switched at any time) keeps stdout's bytes and every message, so
+        `wait_response` works; a long soak turns it off and reads `on_message`, which sees each
+        message with its body's bytes either way."""
         self._env = clean_env(env)
         self._answer = answer
+        self.record = record
+        self._on_message = on_message
         self.received = Received()
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
@@ -245,7 +253,8 @@ class RawServer:
                 if length is None:
                     return
                 body = _read_exactly(stream, length)
-                self.received.stdout.extend(body)
+                if self.record:
+                    self.received.stdout.extend(body)
                 if len(body) < length:
                     self._frame_error(f"body cut short: {len(body)} of {length} bytes")
                     return
@@ -254,6 +263,8 @@ class RawServer:
                 except ValueError as exc:
                     self._frame_error(f"body is not JSON: {exc}")
                     continue
+                if self._on_message is not None:
+                    self._on_message(message, body)
                 self._dispatch(message)
         finally:
             self.stdout_closed.set()
@@ -264,7 +275,8 @@ class RawServer:
         length: int | None = None
         while True:
             line = stream.readline()
-            self.received.stdout.extend(line)
+            if self.record:
+                self.received.stdout.extend(line)
             if not line:
                 if length is not None:
                     self._frame_error("stdout ended inside a header")
@@ -289,11 +301,12 @@ class RawServer:
     def _dispatch(self, message: Json) -> None:
         is_server_request = isinstance(message, dict) and "method" in message and "id" in message
         with self._cond:
-            self.received.messages.append(message)
-            if isinstance(message, dict) and "method" not in message and "id" in message:
-                self._by_id.setdefault(_key(message["id"]), []).append(message)
-            if is_server_request:
-                self._server_requests.append(message)
+            if self.record:
+                self.received.messages.append(message)
+                if isinstance(message, dict) and "method" not in message and "id" in message:
+                    self._by_id.setdefault(_key(message["id"]), []).append(message)
+                if is_server_request:
+                    self._server_requests.append(message)
             self._cond.notify_all()
         if is_server_request:
             result = self._answer(message["method"], message.get("params"))
