@@ -213,7 +213,9 @@ def serve(tcp: str | None = None) -> None:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        from kestrel_lsp.stdio import start_io
+
+        start_io(server)
 
 
 __all__ = ["WARNING", "KestrelServer", "build_server", "serve"]
