@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> None:
         from kestrel_lsp.simulator.cli import run
 
         sys.exit(run(args))
+    # Start-up creates a few hundred thousand long-lived objects (lsprotocol's ~600 classes);
+    # the cyclic GC would traverse them again and again while they are made. serve() turns it
+    # back on once the server is built, with those objects frozen out of later collections.
+    gc.disable()
     from kestrel_lsp.server import serve
 
     serve(tcp=args.tcp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import uuid
@@ -209,6 +210,10 @@ def build_server(session: Session | None = None) -> KestrelServer:
 def serve(tcp: str | None = None) -> None:
     install_redacting_logging()
     server = build_server()
+    # The CLI starts with the cyclic GC off (imports): what exists now lives as long as the
+    # process, so freeze it out of future collections, then collect normally.
+    gc.freeze()
+    gc.enable()
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
