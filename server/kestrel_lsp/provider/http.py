@@ -14,6 +14,7 @@ from functools import cached_property
 
 import httpx
 
+from kestrel_lsp.provider.direct import DirectTransport
 from kestrel_lsp.secrets import SECRETS
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -95,18 +96,31 @@ def host_matches(host: str, patterns: Sequence[str]) -> bool:
 class RoutingTransport(httpx.AsyncBaseTransport):
     """Chooses, per request, direct or through the proxy, verified or (listed hosts) not."""
 
-    def __init__(self, settings: NetworkSettings, verify: ssl.SSLContext) -> None:
+    def __init__(
+        self, settings: NetworkSettings, verify: ssl.SSLContext | Callable[[], ssl.SSLContext]
+    ) -> None:
         self._settings = settings
         self._verify = verify
-        self._transports: dict[tuple[str | None, bool], httpx.AsyncHTTPTransport] = {}
+        self._transports: dict[tuple[str | None, bool], httpx.AsyncBaseTransport] = {}
 
-    def _transport(self, proxy: str | None, insecure: bool) -> httpx.AsyncHTTPTransport:
+    def _transport(self, proxy: str | None, insecure: bool) -> httpx.AsyncBaseTransport:
         key = (proxy, insecure)
         if key not in self._transports:
-            verify: ssl.SSLContext | bool = False if insecure else self._verify
-            self._transports[key] = httpx.AsyncHTTPTransport(
-                verify=verify, proxy=httpx.Proxy(proxy) if proxy else None, retries=0
-            )
+            if proxy is None:
+                # Direct: Kestrel's lean HTTP/1.1 transport; it builds the TLS context on its
+                # first https request, so plain-http use never loads the trust store.
+                self._transports[key] = DirectTransport(False if insecure else self._verify)
+            else:
+                verify: ssl.SSLContext | bool = False
+                if not insecure:
+                    verify = (
+                        self._verify
+                        if isinstance(self._verify, ssl.SSLContext)
+                        else (self._verify())
+                    )
+                self._transports[key] = httpx.AsyncHTTPTransport(
+                    verify=verify, proxy=httpx.Proxy(proxy), retries=0
+                )
         return self._transports[key]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -158,7 +172,7 @@ class HttpClientFactory:
         transport = (
             self._transport_factory()
             if self._transport_factory
-            else RoutingTransport(self.settings, self._verify)
+            else RoutingTransport(self.settings, lambda: self._verify)
         )
         return httpx.AsyncClient(
             transport=transport,
