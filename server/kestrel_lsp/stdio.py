@@ -17,7 +17,7 @@ import sys
 import threading
 from typing import BinaryIO
 
-from pygls.io_ import StdoutWriter, run_async
+from pygls.io_ import run_async
 from pygls.lsp.server import LanguageServer
 
 log = logging.getLogger(__name__)
@@ -34,13 +34,55 @@ def stdin_is_pipe(stdin: BinaryIO) -> bool:
         return False
 
 
+class BatchingWriter:
+    """pygls's writer interface; what is written in one event loop turn goes out in one write.
+
+    pygls writes and flushes each message on its own; a write to a pipe costs a system call and
+    wakes the client (about 0.3 ms each on the benchmark machine). 50 concurrent code actions
+    starting their progress in the same turn now cost one write instead of 50.
+    """
+
+    def __init__(self, stdout: BinaryIO) -> None:
+        self._stdout = stdout
+        self._pending: list[bytes] = []
+        self._scheduled = False
+
+    def write(self, data: bytes) -> None:
+        self._pending.append(data)
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        try:
+            self._stdout.write(data)
+            self._stdout.flush()
+        except (BrokenPipeError, ValueError):  # the client has gone; stdin's end stops us
+            log.warning("could not write to the client: the connection is closed")
+
+    def close(self) -> None:
+        self.flush()
+        self._stdout.close()
+
+
 def start_io(server: LanguageServer) -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     if not stdin_is_pipe(stdin):
         server.start_io()
         return
     server._stop_event = stop_event = threading.Event()
-    server.protocol.set_writer(StdoutWriter(stdout))
+    server.protocol.set_writer(BatchingWriter(stdout))
     try:
         asyncio.run(_serve(server, stdin, stop_event))
     except BrokenPipeError:
