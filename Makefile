@@ -19,8 +19,8 @@ run: setup
 	$(PY) scripts/demo.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check server tests bench scripts
-	$(VENV)/bin/ruff format --check server tests bench scripts
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/mypy
 
 pytest: $(STAMP)

@@ -1,13 +1,42 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from kestrel_lsp.simulator.server import SimulatorServer
+
+from forward_proxy import ForwardProxy, forward_proxy
+from net_helpers import PROXY_CANARY, PROXY_USER, TlsFiles
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimulatorServer]:
     async with SimulatorServer("ok") as server:
         yield server
+
+
+# -- networks: TLS certificates, a TLS simulator, real forward proxies -------------------------
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return TlsFiles.make(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+async def tls_sim(tls_files: TlsFiles) -> AsyncIterator[SimulatorServer]:
+    async with SimulatorServer("ok", ssl_context=tls_files.server_context()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def proxy() -> Iterator[ForwardProxy]:
+    with forward_proxy() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def auth_proxy() -> Iterator[ForwardProxy]:
+    with forward_proxy("--basic-auth", f"{PROXY_USER}:{PROXY_CANARY}") as running:
+        yield running

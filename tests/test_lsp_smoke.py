@@ -6,7 +6,7 @@ from lsprotocol import types
 
 from kestrel_lsp.simulator.server import SimulatorServer
 
-from lsp_harness import CANARY, SAMPLE, editor
+from lsp_harness import CANARY, SAMPLE, URI, editor
 
 DOCSTRING = "refactor.rewrite.kestrel.docstring"
 
@@ -47,3 +47,27 @@ async def test_missing_key_notice_once_and_no_request(sim: SimulatorServer) -> N
         missing = [n for n in ed.notices if n.message.startswith("Kestrel: API key is missing")]
         assert len(missing) == 2  # once after initialized, once for the explicit action
         assert sim.requests == []
+
+
+async def test_a_rejected_key_is_not_hammered_by_completions(sim: SimulatorServer) -> None:
+    sim.set_script("reject-all")
+    init = {**deepseek_at(sim), "completion": {"debounceMs": 0}}
+    async with editor(init=init) as ed:
+        ed.open()
+        params = types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(URI),
+            position=types.Position(1, 4),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            ),
+        )
+        for _ in range(3):
+            result = await ed.client.text_document_inline_completion_async(params)
+            assert isinstance(result, types.InlineCompletionList) and not result.items
+        assert len(sim.requests) == 1
+        rejected = [n for n in ed.notices if "rejected your API key" in n.message]
+        assert len(rejected) == 1
+        # an explicit action still gets its one request and its notice
+        await ed.resolve(await ed.action(DOCSTRING))
+        assert len(sim.requests) == 2
+        assert len([n for n in ed.notices if "rejected your API key" in n.message]) == 2

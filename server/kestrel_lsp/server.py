@@ -20,6 +20,7 @@ from kestrel_lsp import __version__
 from kestrel_lsp.features.code_actions import APPLY_COMMAND, KINDS, CodeActions
 from kestrel_lsp.features.completions import Completions
 from kestrel_lsp.features.host import InvalidParams
+from kestrel_lsp.features.insecure_tls import InsecureTlsWarning
 from kestrel_lsp.features.notices import ERROR, WARNING, Notices
 from kestrel_lsp.protocol import KestrelProtocol
 from kestrel_lsp.secrets import install_redacting_logging
@@ -38,6 +39,7 @@ class KestrelServer(LanguageServer):
         self.notices = Notices(self._show_message, self._send_status)
         self.code_actions = CodeActions(self)
         self.completions = Completions(self)
+        self.insecure_tls = InsecureTlsWarning(self.notices)
 
     # -- what features need (the Host interface) ------------------------------------------
 
@@ -105,6 +107,7 @@ class KestrelServer(LanguageServer):
         errors = self.session.update_settings()
         for error in errors:
             self.notices.show(ERROR, error.notice)
+        self.insecure_tls.settings_applied(self.session.settings.http.insecure_hosts)
         self.refresh_status()
 
     def refresh_status(self) -> None:

@@ -14,6 +14,7 @@ from kestrel_lsp import settings as settings_mod
 from kestrel_lsp.documents import DocumentStore
 from kestrel_lsp.provider.errors import MissingKeyError, ProviderError
 from kestrel_lsp.provider.presets import PRESETS, normalise_base_url
+from kestrel_lsp.provider.routing import NetworkSettings, proxy_secrets
 from kestrel_lsp.secrets import SECRETS
 from kestrel_lsp.settings import ResolvedKey, SettingError, Settings, SettingsLayers
 
@@ -74,6 +75,8 @@ class Session:
         self.settings = settings
         self.key = settings_mod.resolve_key(settings, self.env)
         SECRETS.add(self.key.value)
+        for password in proxy_secrets(self.network_settings()):
+            SECRETS.add(password)
         return errors
 
     @property
@@ -131,7 +134,7 @@ class Session:
             initial_delay_s=settings.retry.initial_delay_ms / 1000,
             max_delay_s=settings.retry.max_delay_ms / 1000,
         )
-        http = self._http_factory()
+        http = self.http_factory()
         signature = (identity, model, retry, id(http), id(self._auth))
         if self._client is None or signature != self._client_signature:
             if self._client is not None:
@@ -141,11 +144,9 @@ class Session:
             self._client_signature = signature
         return self._client
 
-    def _http_factory(self) -> HttpClientFactory:
-        from kestrel_lsp.provider.http import HttpClientFactory, NetworkSettings
-
+    def network_settings(self) -> NetworkSettings:
         http = self.settings.http
-        network = NetworkSettings(
+        return NetworkSettings(
             proxy=http.proxy,
             no_proxy=http.no_proxy,
             ca_certs=http.ca_certs,
@@ -153,6 +154,11 @@ class Session:
             timeout_s=self.settings.request_timeout_ms / 1000,
             env=self.env,
         )
+
+    def http_factory(self) -> HttpClientFactory:
+        from kestrel_lsp.provider.http import HttpClientFactory
+
+        network = self.network_settings()
         signature = (network, self.transport_factory)
         if self._http is None or signature != self._http_signature:
             self._http = HttpClientFactory(network, transport_factory=self.transport_factory)
@@ -162,6 +168,12 @@ class Session:
     @property
     def known_good(self) -> bool:
         return bool(self._auth and self._auth.known_good)
+
+    def key_rejected(self) -> bool:
+        """The current key never worked and the provider rejected it (automatic requests wait
+        for a new key; explicit actions still try, one request each)."""
+        same_key = self._identity is not None and self._identity.key == self.key.value
+        return bool(same_key and self._auth and self._auth.rejected)
 
     async def close(self) -> None:
         clients = [*self._retired, *([self._client] if self._client else [])]

@@ -80,6 +80,8 @@ class Completions:
             raise InvalidParams(str(exc)) from None
         if not session.settings.completion.enabled or session.key_missing():
             return ""
+        if session.key_rejected():
+            return ""
         prefix = "".join(document.lines[max(0, line - PREFIX_LINES) : line])
         prefix += document.lines[line][:index]
         suffix = document.lines[line][index:]

@@ -23,6 +23,8 @@ class RecoveryOutcome:
 class AuthTracker:
     def __init__(self) -> None:
         self.known_good = False
+        # A never-worked key the provider rejected: automatic requests stop until it changes.
+        self.rejected = False
         self.failed_operations = 0
         self.first_use = asyncio.Lock()
         # Bumped when a never-worked key is rejected, so operations queued behind the probe
@@ -37,11 +39,13 @@ class AuthTracker:
 
     def succeeded(self) -> None:
         self.known_good = True
+        self.rejected = False
         self.failed_operations = 0
 
     def rejected_never_worked(self, error: BaseException) -> None:
         self.rejections += 1
         self.last_rejection = error
+        self.rejected = True
 
     def start_recovery(self) -> None:
         self.recovery = asyncio.get_running_loop().create_future()

@@ -7,6 +7,7 @@ the delays requested, never wall-clock time.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -29,8 +30,8 @@ from kestrel_lsp.provider.errors import (
     RetryBudgetExceeded,
     StreamInterruptedError,
 )
-from kestrel_lsp.provider.http import HttpClientFactory, proxy_for
-from kestrel_lsp.provider.network import describe
+from kestrel_lsp.provider.http import HttpClientFactory, NetworkSetupError, usable_proxy_for
+from kestrel_lsp.provider.network import describe, proxy_status_reason
 from kestrel_lsp.provider.policy import (
     AUTH_STATUSES,
     GiveUp,
@@ -40,6 +41,7 @@ from kestrel_lsp.provider.policy import (
     provider_message,
 )
 from kestrel_lsp.provider.presets import Preset, origin_of
+from kestrel_lsp.provider.routing import proxy_origin
 from kestrel_lsp.provider.wire import (
     ChatPrompt,
     FimPrompt,
@@ -113,6 +115,15 @@ class ProviderClient:
     @property
     def supports_fim(self) -> bool:
         return self.config.preset.has_fim
+
+    def single_attempt(self) -> ProviderClient:
+        """A client for the same key, provider and base URL (sharing their known-good state)
+        that never retries: the setup check's one request. Its connections are its own."""
+        no_retries = dataclasses.replace(self.config.retry, max_retries=0, max_auth_retries=0)
+        config = dataclasses.replace(self.config, retry=no_retries)
+        return ProviderClient(
+            config, self.auth, self._http, sleep=self._sleep, now=self._now, rand=self._rand
+        )
 
     # -- public operations -------------------------------------------------------------
 
@@ -226,6 +237,9 @@ class ProviderClient:
         """Decide what follows a 401/403; returns the client for the next attempt or raises."""
         auth = self.auth
         assert failure.status is not None
+        if not self.config.key:
+            # openai-compatible without a key: the server wants one (the SPEC's missing-key case).
+            raise MissingKeyError(self.config.provider, self.config.preset.key_variable)
         if not auth.known_good:
             error = AuthRejectedError(
                 self.config.provider, failure.status, had_worked=False, retries=0
@@ -290,11 +304,13 @@ class ProviderClient:
                 provider, status, f"redirected{where}; Kestrel does not follow redirects."
             )
         if status == 407 and failure.via_proxy:
+            # The proxy (not the provider) wants credentials: never a key notice, not retried.
             raise ProviderUnavailableError(
                 provider,
                 origin_of(self.config.base_url),
-                f"the proxy {origin_of(failure.via_proxy)} answered HTTP 407 "
-                "(Proxy Authentication Required)",
+                proxy_status_reason(
+                    proxy_origin(failure.via_proxy), 407, "Proxy Authentication Required"
+                ),
             )
         if failure.stream_cut:
             if state.stream_replayed:
@@ -325,8 +341,11 @@ class ProviderClient:
         if failure.stream_cut:
             return StreamInterruptedError(provider)
         if failure.status is None:
-            reason = describe(failure.network, failure.via_proxy) if failure.network else "?"
-            return ProviderUnavailableError(provider, origin_of(self.config.base_url), reason)
+            if failure.network is None:
+                return ProviderUnavailableError(
+                    provider, origin_of(self.config.base_url), "no answer"
+                )
+            return self._unreachable(failure.network, failure.via_proxy)
         if failure.status == 429:
             return RateLimitedError(provider, retries=non_auth_retries, wait_s=decision.wait_s)
         if failure.status == 529 and not failure.body:
@@ -344,8 +363,8 @@ class ProviderClient:
         parse: Callable[[Any], str],
         decoder_factory: Callable[[], StreamDecoder],
     ) -> str:
-        via = proxy_for(httpx.URL(request.url), self._http.settings)
         try:
+            via = usable_proxy_for(request.url, self._http.settings)
             if not request.stream:
                 response = await client.post(
                     request.url, json=request.body, headers=request.headers
@@ -364,8 +383,18 @@ class ProviderClient:
                     body = (await response.aread()).decode("utf-8", "replace")
                     raise self._status_failure(response, body, via)
                 return await self._read_stream(response, decoder_factory())
+        except NetworkSetupError as exc:
+            raise self._unreachable(exc, None) from None
+        except httpx.ProxyError as exc:
+            if str(exc).startswith("407"):
+                raise self._unreachable(exc, via) from None
+            raise _Failure(status=None, network=exc, via_proxy=via) from None
         except httpx.TransportError as exc:
             raise _Failure(status=None, network=exc, via_proxy=via) from None
+
+    def _unreachable(self, exc: BaseException, via: str | None) -> ProviderUnavailableError:
+        origin = origin_of(self.config.base_url)
+        return ProviderUnavailableError(self.config.provider, origin, describe(exc, via))
 
     async def _read_stream(self, response: httpx.Response, decoder: StreamDecoder) -> str:
         content_type = response.headers.get("content-type", "")

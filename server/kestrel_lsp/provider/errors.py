@@ -32,7 +32,8 @@ class MissingKeyError(ProviderError):
     state = "missingKey"
 
     def __init__(self, provider: str, key_variable: str | None) -> None:
-        variables = "KESTREL_API_KEY" + (f" or {key_variable}" if key_variable else "")
+        other = key_variable if key_variable not in (None, "KESTREL_API_KEY") else None
+        variables = "KESTREL_API_KEY" + (f" or {other}" if other else "")
         super().__init__(
             provider,
             f"Kestrel: API key is missing or unset for {provider}. Set it with "

@@ -1,0 +1,99 @@
+"""Settings layers and strict structuring, without a server."""
+
+from __future__ import annotations
+
+from kestrel_lsp.settings import Settings, SettingsLayers, resolve_key, structure
+
+
+def resolved(layers: SettingsLayers, previous: Settings | None = None):
+    return structure(layers.merged(), previous or Settings())
+
+
+def test_defaults() -> None:
+    settings, errors = resolved(SettingsLayers(env={}))
+    assert errors == []
+    assert settings.provider == "deepseek" and settings.completion.debounce_ms == 150
+    assert settings.retry.max_auth_retries == 2 and settings.request_timeout_ms == 30000
+
+
+def test_layers_last_wins_per_key() -> None:
+    layers = SettingsLayers(env={"KESTREL_PROVIDER": "mimo", "KESTREL_MODEL": "env-model"})
+    layers.set_initialization_options({"model": "init-model", "completion": {"debounceMs": 10}})
+    layers.set_configuration({"completion": {"debounceMs": 20}})
+    layers.apply_change({"completion": {"enabled": False}})
+    settings, _ = resolved(layers)
+    assert settings.provider == "mimo"
+    assert settings.model == "init-model"
+    assert settings.completion.debounce_ms == 20
+    assert settings.completion.enabled is False
+
+
+def test_wrapped_section_is_accepted() -> None:
+    layers = SettingsLayers(env={})
+    layers.set_initialization_options({"kestrel": {"provider": "anthropic"}})
+    assert resolved(layers)[0].provider == "anthropic"
+
+
+def test_api_key_from_init_survives_configuration_without_it() -> None:
+    layers = SettingsLayers(env={})
+    layers.set_initialization_options({"apiKey": "sk-init-key-123"})
+    layers.set_configuration({"provider": "deepseek", "completion": {"enabled": True}})
+    assert resolved(layers)[0].api_key == "sk-init-key-123"
+
+
+def test_null_clears_every_client_layer_and_the_env_fallback_applies() -> None:
+    env = {"KESTREL_API_KEY": "sk-env-key-456"}
+    layers = SettingsLayers(env=env)
+    layers.set_initialization_options({"apiKey": "sk-init-key-123", "model": "m1"})
+    layers.apply_change({"apiKey": None})
+    settings, _ = resolved(layers)
+    assert settings.api_key is None
+    assert resolve_key(settings, env).source == "KESTREL_API_KEY"
+    assert settings.model == "m1"
+    layers.set_configuration({"model": "m2"})
+    assert resolved(layers)[0].api_key is None  # a later pull does not bring it back
+
+
+def test_wrong_types_name_the_camel_case_key_and_keep_the_earlier_value() -> None:
+    layers = SettingsLayers(env={})
+    layers.set_initialization_options({"completion": {"debounceMs": 300}})
+    earlier, _ = resolved(layers)
+    layers.apply_change({"completion": {"debounceMs": 1.9, "enabled": "false"}, "bogus": 1})
+    settings, errors = resolved(layers, earlier)
+    assert settings.completion.debounce_ms == 300 and settings.completion.enabled is True
+    assert sorted(e.key for e in errors) == [
+        "kestrel.completion.debounceMs",
+        "kestrel.completion.enabled",
+    ]
+    assert "expected an integer" in errors[0].notice or "expected an integer" in errors[1].notice
+
+
+def test_semantic_errors() -> None:
+    layers = SettingsLayers(env={})
+    layers.set_initialization_options(
+        {
+            "provider": "nope",
+            "retry": {"maxRetries": -1},
+            "baseUrl": "ftp://x",
+            "requestTimeoutMs": 0,
+        }
+    )
+    settings, errors = resolved(layers)
+    assert {e.key for e in errors} == {
+        "kestrel.provider",
+        "kestrel.retry.maxRetries",
+        "kestrel.baseUrl",
+        "kestrel.requestTimeoutMs",
+    }
+    assert settings == Settings()
+
+
+def test_key_fallback_order() -> None:
+    settings = Settings(provider="mimo")
+    assert resolve_key(settings, {}).value is None
+    assert resolve_key(settings, {"MIMO_API_KEY": "m"}).source == "MIMO_API_KEY"
+    both = {"MIMO_API_KEY": "m", "KESTREL_API_KEY": "k"}
+    assert resolve_key(settings, both).source == "KESTREL_API_KEY"
+    with_setting = Settings(provider="mimo", api_key="sk-canary-9931")
+    assert resolve_key(with_setting, both).source == "setting"
+    assert "sk-canary-9931" not in repr(resolve_key(with_setting, both)) + repr(with_setting)
