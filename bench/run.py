@@ -26,9 +26,11 @@ import procstat  # noqa: E402
 import report  # noqa: E402
 import scenarios  # noqa: E402
 from endpoints import BenchEndpoint  # noqa: E402
+from kestrel_lsp.simulator import SimulatorProcess  # noqa: E402
 from servers import Server, all_servers  # noqa: E402
 
 RESULTS = BENCH / "results"
+PARTS = ("startup", "didchange", "completion", "burst", "concurrency", "memory")
 PLOTS = BENCH.parent / "docs" / "bench"
 
 
@@ -51,22 +53,18 @@ async def _attempt(server: Server, what: str, coro: Any) -> Any:
         return None
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    started = time.time()
-    load_before = procstat.load_average()
-    servers = all_servers(include_peers=not args.no_peers)
-    if args.only:
-        servers = [s for s in servers if s.name in args.only.split(",")]
-    for server in servers:
-        if server.error:
-            _log(f"  {server.label}: n/a — {server.error}")
-    live = [s for s in servers if not s.error]
-    results: dict[str, Any] = {s.name: {} for s in servers}
-
-    async with BenchEndpoint("ok") as endpoint, BenchEndpoint("slow500ms") as slow:
+async def _measure(
+    args: argparse.Namespace,
+    servers: list[Server],
+    live: list[Server],
+    results: dict[str, Any],
+    slow: SimulatorProcess,
+) -> None:
+    async with BenchEndpoint("ok") as endpoint:
         # Start-up, idle RSS and round trip: alternate servers, rotating the order each round.
+        parts = set(args.parts.split(","))
         _log(f"start-up: {args.rounds} rounds x {len(live)} servers")
-        for r in range(args.rounds):
+        for r in range(args.rounds if "startup" in parts else 0):
             for server in _rotate(live, r):
                 if server.error:
                     continue
@@ -78,7 +76,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # Large files: fresh process per (server, size), alternating.
         sizes = [2_000, 20_000, 200_000]
         _log(f"didChange: {args.change_rounds} rounds x {sizes} lines")
-        for r in range(args.change_rounds):
+        for r in range(args.change_rounds if "didchange" in parts else 0):
             for lines in sizes:
                 for server in _rotate(live, r):
                     coro = scenarios.did_change(server, endpoint, lines)
@@ -89,7 +87,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         completers = [s for s in live if s.completion_method and not s.error]
 
         _log("completion overhead")
-        for r in range(2):
+        for r in range(2 if "completion" in parts else 0):
             for server in _rotate(completers, r):
                 coro = scenarios.completion_overhead(server, endpoint, samples=args.samples // 2)
                 figures = await _attempt(server, "completion overhead", coro)
@@ -102,7 +100,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             bucket[key] = bucket.get(key, 0) + value
 
         _log("typing bursts")
-        for keystrokes in (12, 50):
+        for keystrokes in (12, 50) if "burst" in parts else ():
             for server in completers:
                 if server.error:
                     continue
@@ -112,7 +110,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     results[server.name].setdefault("burst", []).append(figures)
 
         kestrel = next((s for s in live if s.name == "kestrel"), None)
-        if kestrel is not None:
+        if kestrel is not None and "concurrency" in parts:
             _log("concurrent resolves")
             for warm in (True, False):
                 coro = scenarios.concurrent_resolves(kestrel, slow, warm=warm)
@@ -122,7 +120,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     results["kestrel"][key] = figures
 
         _log("memory growth")
-        for server in live:
+        for server in live if "memory" in parts else ():
             if server.error:
                 continue
             coro = scenarios.memory_growth(
@@ -132,6 +130,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if figures:
                 results[server.name]["memory"] = figures
 
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    started = time.time()
+    load_before = procstat.load_average()
+    servers = all_servers(include_peers=not args.no_peers)
+    if args.only:
+        servers = [s for s in servers if s.name in args.only.split(",")]
+    for server in servers:
+        if server.error:
+            _log(f"  {server.label}: n/a — {server.error}")
+    live = [s for s in servers if not s.error]
+    results: dict[str, Any] = {s.name: {} for s in servers}
+
+    with SimulatorProcess("slow500ms") as slow:
+        await _measure(args, servers, live, results, slow)
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "duration_s": round(time.time() - started, 1),
@@ -160,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="Kestrel and bare pygls only")
     parser.add_argument("--only", help="comma-separated server names (kestrel,pygls,...)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds: a smoke run")
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {','.join(PARTS)}",
+    )
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:

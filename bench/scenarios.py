@@ -9,6 +9,7 @@ from typing import Any
 
 import lsp
 from endpoints import BenchEndpoint
+from kestrel_lsp.simulator import SimulatorProcess
 from servers import Server
 
 ROOT = "/tmp/kestrel-bench-workspace"
@@ -47,9 +48,9 @@ def make_document(lines: int) -> str:
 
 
 async def started(
-    server: Server, endpoint: BenchEndpoint, *, debounce_ms: int | None = 0
+    server: Server, endpoint: BenchEndpoint | str, *, debounce_ms: int | None = 0
 ) -> tuple[lsp.LspProcess, lsp.Answer]:
-    url = endpoint.url
+    url = endpoint if isinstance(endpoint, str) else endpoint.url
     process = server.process(url, debounce_ms=debounce_ms)
     await process.start()
     try:
@@ -260,12 +261,13 @@ async def typing_burst(
 
 
 async def concurrent_resolves(
-    server: Server, endpoint: BenchEndpoint, count: int = 50, *, warm: bool = True
+    server: Server, slow: SimulatorProcess, count: int = 50, *, warm: bool = True
 ) -> dict[str, Any]:
-    """`count` simultaneous codeAction/resolve against a provider that takes 500 ms. Warm: one
-    resolve first, so the key is known-good (before that, the SPEC has the others wait for the
-    first request's verdict)."""
-    process, _ = await started(server, endpoint)
+    """`count` simultaneous codeAction/resolve against a provider that takes 500 ms (the
+    simulator in a process of its own, as a real provider would be). Warm: one resolve first,
+    so the key is known-good (before that, the SPEC has the others wait for the first
+    request's verdict)."""
+    process, _ = await started(server, slow.url)
     try:
         process.notify("textDocument/didOpen", lsp.did_open(URI, make_document(200)))
         position = {"line": 100, "character": 0}
@@ -283,7 +285,7 @@ async def concurrent_resolves(
             first = await process.request("codeAction/resolve", action, timeout=30)
             if not (first.result or {}).get("edit"):
                 raise lsp.ServerGone(f"the warm-up resolve returned no edit: {first.result}")
-        endpoint.reset_counts()
+        slow.clear_requests()
         start = time.perf_counter()
         futures = [process.send_request("codeAction/resolve", action)[1] for _ in range(count)]
         await process.drain()
@@ -296,7 +298,7 @@ async def concurrent_resolves(
         "total_s": total,
         "with_edit": edits,
         "count": count,
-        "provider_requests": endpoint.provider_count,
+        "provider_requests": len(slow.requests()),
     }
 
 
