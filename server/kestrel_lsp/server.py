@@ -232,13 +232,15 @@ def build_server(session: Session | None = None) -> KestrelServer:
     return server
 
 
-def serve(tcp: str | None = None) -> None:
+def serve(tcp: str | None = None, gc_threshold: tuple[int, int, int] | None = None) -> None:
     install_redacting_logging()
     server = build_server()
-    # The CLI starts with the cyclic GC off (imports): what exists now lives as long as the
-    # process, so freeze it out of future collections, then collect normally.
+    # What start-up made lives as long as the process: freeze it out of future collections (a
+    # full collection of it took ~50 ms, a pause any request could hit). The CLI held back full
+    # collections during imports; restore its thresholds.
     gc.freeze()
-    gc.enable()
+    if gc_threshold is not None:
+        gc.set_threshold(*gc_threshold)
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
