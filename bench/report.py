@@ -222,7 +222,7 @@ def table(data: dict[str, Any], summary: dict[str, Any]) -> str:
         )
     warm = _get(summary, "kestrel", "concurrency_warm", "total_s")
     row(
-        "50 concurrent resolves, 500 ms provider, s",
+        "50 concurrent resolves, 500 ms provider, s (median of 3)",
         cells("concurrency_warm", "total_s", digits=2),
         f"≤ {RESOLVE_S} s",
         warm <= RESOLVE_S if warm is not None else None,
