@@ -269,6 +269,7 @@ def plots(data: dict[str, Any], summary: dict[str, Any], directory: Path) -> lis
     directory.mkdir(parents=True, exist_ok=True)
     servers = [n for n in ORDER if n in summary]
     labels = {n: data["servers"][n]["label"] for n in servers}
+    short = {n: labels[n].replace("copilot-language-server", "copilot-ls") for n in servers}
     colours = {"kestrel": "#c0392b", "pygls": "#7f8c8d", "tabby": "#2980b9", "copilot": "#8e44ad"}
     written = []
 
@@ -283,7 +284,7 @@ def plots(data: dict[str, Any], summary: dict[str, Any], directory: Path) -> lis
         for ax, (key, title) in zip(axes, panels, strict=True):
             values = [summary[n]["startup"][key] for n in started]
             bars = ax.bar(
-                [labels[n].replace(" ", "\n", 1) for n in started],
+                [short[n].replace(" ", "\n", 1) for n in started],
                 values,
                 color=[colours[n] for n in started],
             )
@@ -293,10 +294,10 @@ def plots(data: dict[str, Any], summary: dict[str, Any], directory: Path) -> lis
             if key != "idle_rss_mb" and "pygls" in started:
                 limit = summary["pygls"]["startup"][key] * STARTUP_RATIO
                 ax.axhline(limit, color="black", linestyle="--", linewidth=0.8)
-                ax.text(-0.4, limit, "1.15× pygls", fontsize=7, va="bottom")
+                ax.text(len(started) - 0.6, limit, "1.15× pygls", fontsize=7, va="bottom")
             elif key == "idle_rss_mb":
                 ax.axhline(IDLE_RSS_MB, color="black", linestyle="--", linewidth=0.8)
-                ax.text(-0.4, IDLE_RSS_MB, "60 MB", fontsize=7, va="bottom")
+                ax.text(len(started) - 0.6, IDLE_RSS_MB, "60 MB", fontsize=7, va="bottom")
         fig.suptitle(f"Start-up beside the peers ({data['date'][:10]})", fontsize=10)
         fig.tight_layout()
         path = directory / "startup.png"
