@@ -2,12 +2,13 @@
 
 `BenchEndpoint` is Kestrel's provider simulator plus the few routes a Tabby server answers
 (`/v1/health`, `/v1/completions`, ...), so Kestrel and tabby-agent are measured against the same
-HTTP code. It records, per provider request, the time between having the request parsed and
-having written the answer (the endpoint's own time, subtracted from the per-completion figure).
+HTTP code. It records, per provider request, the time from the request's first byte to the
+answer's last (the endpoint's own time, subtracted from the per-completion figure).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -36,6 +37,23 @@ PROVIDER_PATHS = frozenset(
 )
 
 
+class _TimedReader:
+    """The connection's reader, noting when the first bytes of each request arrive."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+        self.request_started: float | None = None
+
+    async def read(self, n: int = -1) -> bytes:
+        data = await self._reader.read(n)
+        if data and self.request_started is None:
+            self.request_started = time.perf_counter()
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
 class BenchEndpoint(SimulatorServer):
     """The simulator, timed; with `tabby=True` it also speaks enough of Tabby's API."""
 
@@ -51,8 +69,17 @@ class BenchEndpoint(SimulatorServer):
         self.paths.clear()
         self.clear_requests()
 
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await super()._on_connection(_TimedReader(reader), writer)  # type: ignore[arg-type]
+
     async def _respond(self, connection: HttpConnection, incoming: IncomingRequest) -> bool:
-        started = time.perf_counter()
+        # The endpoint's own time runs from the request's first byte to the answer's last.
+        reader = connection._reader
+        started = getattr(reader, "request_started", None) or time.perf_counter()
+        if isinstance(reader, _TimedReader):
+            reader.request_started = None
         path = incoming.path
         self.paths[path] = self.paths.get(path, 0) + 1
         if path in PROVIDER_PATHS:

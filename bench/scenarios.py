@@ -135,9 +135,19 @@ _COMPLETION_DOC_LINES = 300
 
 
 async def _type_and_complete(
-    process: lsp.LspProcess, server: Server, version: int, line: int, column: int
+    process: lsp.LspProcess,
+    server: Server,
+    version: int,
+    line: int,
+    column: int,
+    settle_s: float = 0.0,
 ) -> lsp.Answer:
+    """Type one character and ask for a completion after it. With `settle_s`, the keystroke is
+    sent that long before the request, so the request's time does not include it."""
     process.notify("textDocument/didChange", lsp.insert(URI, version, line, column, "z"))
+    if settle_s:
+        await process.drain()
+        await asyncio.sleep(settle_s)
     assert server.completion_method is not None
     params = lsp.inline_params(URI, line, column + 1)
     return await process.request(server.completion_method, params, timeout=30)
@@ -146,8 +156,9 @@ async def _type_and_complete(
 async def completion_overhead(
     server: Server, endpoint: BenchEndpoint, samples: int, warmup: int = 30
 ) -> dict[str, Any]:
-    """Type one character, ask for a completion, time the answer; the endpoint answers at once
-    and its own time for that request is subtracted. Only requests that made exactly one
+    """Type one character, then (3 ms later, so the keystroke is not counted) ask for a
+    completion and time the answer; the endpoint answers at once and its own time for that
+    request (first byte in to last byte out) is subtracted. Only requests that made exactly one
     provider request count (a peer's cache hit does not)."""
     process, _ = await started(server, endpoint, debounce_ms=0)
     overheads: list[float] = []
@@ -160,7 +171,7 @@ async def completion_overhead(
         for i in range(warmup + samples):
             before = endpoint.provider_count
             version += 1
-            answer = await _type_and_complete(process, server, version, line, column)
+            answer = await _type_and_complete(process, server, version, line, column, 0.003)
             column += 1
             if column > 200:
                 line, column = line + 5, 4
