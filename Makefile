@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint pytest clean bench soak
+.PHONY: run run-cli test setup lint lint-ts pytest screenshots clean bench soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 	bash scripts/install-system-deps.sh
+	KESTREL_SKIP_VSIX=1 bash scripts/vscode-setup.sh >/dev/null
 
+# VS Code (code-server) on 127.0.0.1 with the extension installed and the simulator as provider.
 run: setup
+	$(PY) scripts/demo-vscode.py
+
+# The same story in a terminal, no browser needed.
+run-cli: $(STAMP)
 	$(PY) scripts/demo.py
 
 lint: $(STAMP)
@@ -23,10 +29,17 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP)
-	$(VENV)/bin/pytest -q -rs
+lint-ts:
+	cd client-extension && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test
 
-test: setup lint pytest
+# Test runs keep their screenshots out of the tree; `make screenshots` refreshes docs/screenshots.
+pytest: $(STAMP)
+	KESTREL_SCREENSHOT_DIR=$${KESTREL_SCREENSHOT_DIR:-build/screenshots} $(VENV)/bin/pytest -q -rs
+
+screenshots: setup
+	KESTREL_SCREENSHOT_DIR=docs/screenshots $(VENV)/bin/pytest -q -m vscode
+
+test: setup lint lint-ts pytest
 
 bench: setup
 	$(PY) bench/run.py

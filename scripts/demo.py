@@ -160,7 +160,7 @@ def main() -> None:
         lsp = session(url, "sk-wrong-key-0000")
         docstring_action(lsp)
         lsp.close()
-    print("\nFor VS Code, see the README (make run-vscode).")
+    print("\nThe same in VS Code: make run")
 
 
 if __name__ == "__main__":

@@ -7,12 +7,19 @@ import pytest
 from kestrel_lsp.simulator.server import SimulatorServer
 
 from forward_proxy import ForwardProxy, forward_proxy
+from lsp_steps import GatedSimulator
 from net_helpers import PROXY_CANARY, PROXY_USER, TlsFiles
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimulatorServer]:
     async with SimulatorServer("ok") as server:
+        yield server
+
+
+@pytest.fixture
+async def gated() -> AsyncIterator[GatedSimulator]:
+    async with GatedSimulator("ok") as server:
         yield server
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcMethodNotFound
 from pytest_lsp import client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, LanguageClient, register_lsp_features
 
@@ -36,6 +37,7 @@ class Recorder:
     server_output: list[str] = field(default_factory=list)
     stderr: bytearray = field(default_factory=bytearray)
     edits_applied: list[types.ApplyWorkspaceEditParams] = field(default_factory=list)
+    configuration_requests: int = 0
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def changed(self) -> None:
@@ -98,7 +100,9 @@ class Editor:
         position = types.Position(line, character)
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri, self.versions[uri]),
+                text_document=types.VersionedTextDocumentIdentifier(
+                    uri=uri, version=self.versions[uri]
+                ),
                 content_changes=[
                     types.TextDocumentContentChangePartial(
                         range=types.Range(position, position), text=text
@@ -150,7 +154,11 @@ class Editor:
 
     async def roundtrip(self) -> None:
         """A request answered after everything sent before it (the server is ordered)."""
-        await self.client.protocol.send_request_async("kestrel/doesNotExist", {})
+        try:
+            await self.client.protocol.send_request_async("kestrel/doesNotExist", {})
+        except JsonRpcMethodNotFound:
+            return
+        raise AssertionError("kestrel/doesNotExist was answered with a result")
 
 
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -176,9 +184,13 @@ async def editor(
     apply_edits: bool = True,
 ) -> AsyncIterator[Editor]:
     rec = Recorder()
-    client = LanguageClient(configuration={"kestrel": configuration} if configuration else None)
+    # pytest-lsp keys its configuration by scope URI; "" is the global scope.
+    client = LanguageClient(
+        configuration={"": {"kestrel": configuration}} if configuration is not None else None
+    )
     features = dict(DEFAULT_CLIENT_FEATURES)
     features.pop(types.WINDOW_SHOW_MESSAGE, None)
+    features.pop(types.WORKSPACE_CONFIGURATION, None)
     register_lsp_features(client, features)
     _fix_code_action_structuring(client)
 
@@ -186,6 +198,17 @@ async def editor(
     def show_message(_client: LanguageClient, params: types.ShowMessageParams) -> None:
         rec.notices.append(Notice(int(params.type), params.message))
         rec.changed()
+
+    @client.feature(types.WORKSPACE_CONFIGURATION)
+    def configuration_request(
+        client: LanguageClient, params: types.ConfigurationParams
+    ) -> list[Any]:
+        rec.configuration_requests += 1
+        rec.changed()
+        return [
+            client.get_configuration(section=item.section, scope_uri=item.scope_uri)
+            for item in params.items
+        ]
 
     @client.feature("kestrel/status")
     def status(_client: LanguageClient, params: Any) -> None:

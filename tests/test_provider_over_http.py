@@ -157,6 +157,14 @@ async def test_reset_and_truncation_and_garbage(sim) -> None:
     assert "could not be read" in err.value.notice and len(sim.requests) == 1
 
 
+async def test_a_garbage_stream_is_an_error_and_not_retried(sim) -> None:
+    sim.set_script({"steps": [{"fault": "garbage"}]})
+    with pytest.raises(ProviderResponseError) as err:
+        await client_for(sim).chat(PROMPT, stream=True)
+    assert "could not be read" in err.value.notice
+    assert len(sim.requests) == 1
+
+
 async def test_stall_times_out_and_reports_unreachable(sim) -> None:
     sim.set_script({"steps": [{"fault": "stall", "delay_ms": 5000}], "then": "cycle"})
     with pytest.raises(ProviderUnavailableError) as err:

@@ -115,7 +115,10 @@ class KestrelServer(LanguageServer):
         if session.key_missing():
             if self.notices.state != "missingKey":
                 self.notices.provider_failed(session.missing_key_error(), automatic=True)
-        elif self.notices.state in (None, "missingKey", "rejectedKey", "quotaExhausted"):
+        elif (
+            self.notices.state in (None, "missingKey", "rejectedKey", "quotaExhausted")
+            or self.notices.provider != session.provider  # a status about another provider
+        ):
             self.notices.set_status("ok", session.provider, f"Kestrel: ready ({session.provider}).")
 
     async def pull_configuration(self) -> None:
@@ -197,7 +200,8 @@ def build_server(session: Session | None = None) -> KestrelServer:
             raise _invalid(exc) from None
 
     @server.command(APPLY_COMMAND)
-    async def apply_action(ls: KestrelServer, data: Any) -> Any:
+    async def apply_action(ls: KestrelServer, data: Any = None) -> Any:
+        # Without `arguments` pygls calls this with none: that is invalid params, not a crash.
         try:
             return await ls.code_actions.apply_command(data)
         except InvalidParams as exc:

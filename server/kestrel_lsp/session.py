@@ -53,6 +53,7 @@ class Session:
         self.layers = SettingsLayers(self.env)
         self.settings = Settings()
         self.key = ResolvedKey(None, None)
+        self._setting_errors: set[SettingError] = set()
         self.documents = DocumentStore()
         self.supports_inline_completion = False
         self.supports_resolve = False
@@ -70,14 +71,19 @@ class Session:
     # -- settings -------------------------------------------------------------------------
 
     def update_settings(self) -> list[SettingError]:
-        """Re-merge the layers; returns the errors to show (each bad key keeps its value)."""
+        """Re-merge the layers; returns the errors to show (each bad key keeps its value).
+
+        A bad value stays in its layer until the client replaces it, so it fails again on every
+        later update: only errors that were not already failing are returned."""
         settings, errors = settings_mod.structure(self.layers.merged(), self.settings)
         self.settings = settings
         self.key = settings_mod.resolve_key(settings, self.env)
         SECRETS.add(self.key.value)
         for password in proxy_secrets(self.network_settings()):
             SECRETS.add(password)
-        return errors
+        new = [error for error in errors if error not in self._setting_errors]
+        self._setting_errors = set(errors)
+        return new
 
     @property
     def provider(self) -> str:

@@ -8,10 +8,14 @@ wrongly typed value is reported with its camelCase path and keeps its earlier va
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import cattrs
@@ -121,6 +125,9 @@ CONVERTER = _make_converter()
 class SettingError:
     key: str  # the camelCase path, e.g. "kestrel.completion.debounceMs"
     problem: str
+    # Which bad value it was (a digest: the value may be a key), so another bad value for the
+    # same key is a new error while the same one, still in its layer, is not.
+    value_digest: str = dataclasses.field(default="", repr=False)
 
     @property
     def notice(self) -> str:
@@ -157,9 +164,23 @@ def _semantic_errors(settings: Settings) -> list[Failure]:
                 errors.append(((group_name, field.name), "expected a number above 0"))
     if settings.request_timeout_ms <= 0:
         errors.append((("request_timeout_ms",), "expected a number above 0"))
-    if settings.base_url is not None and not settings.base_url.startswith(("http://", "https://")):
-        errors.append((("base_url",), "expected an http:// or https:// URL"))
+    if settings.base_url is not None and not _is_http_url(settings.base_url):
+        errors.append((("base_url",), "expected an http:// or https:// URL with a host"))
     return errors
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not one)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -196,7 +217,10 @@ def structure(merged: Json, previous: Settings) -> tuple[Settings, list[SettingE
                 return settings, errors
         for path, problem in failures:
             camel_path = tuple(camel(p) for p in path)
-            errors.append(SettingError("kestrel." + ".".join(camel_path), problem))
+            bad_value = _get(data, camel_path) if camel_path else data
+            errors.append(
+                SettingError("kestrel." + ".".join(camel_path), problem, _digest(bad_value))
+            )
             if camel_path:
                 _set(data, camel_path, _get(earlier, camel_path))
             else:

@@ -196,6 +196,14 @@ class CodeActions:
         except ConfigurationProblem as problem:
             host.notices.show(ERROR, str(problem))
             return None
+        except Exception as unexpected:  # a failed action is a notice, never a JSON-RPC error
+            log.exception("the %s action failed", data.kind)
+            host.notices.show(
+                ERROR,
+                f"Kestrel: the action failed unexpectedly ({type(unexpected).__name__}); "
+                "the server's log has the details.",
+            )
+            return None
         host.notices.provider_ok(session.provider, f"Kestrel: {session.provider} answered.")
         current = session.documents.get(data.uri)
         if current is None or current.version != data.version:

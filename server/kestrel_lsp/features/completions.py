@@ -131,7 +131,7 @@ class Completions:
             notices.provider_failed(error, automatic=True)
             return ""
         except ConfigurationProblem as problem:
-            notices.show(ERROR, str(problem))
+            notices.show_once(ERROR, str(problem))
             return ""
         notices.provider_ok(session.provider, f"Kestrel: {session.provider} answered.")
         return strip_fences(text) if text.lstrip().startswith(("```", "~~~")) else text

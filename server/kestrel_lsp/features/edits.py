@@ -46,7 +46,8 @@ def replacement_for(reply: str, original: str) -> str:
     """The text that replaces `original` (whole lines): fences stripped, re-indented, and the
     original's trailing newline kept."""
     first = next((line for line in original.split("\n") if line.strip()), "")
-    code = reindent(strip_fences(reply), _indent_of(first))
+    # The reply may carry CRLFs (echoed from a CRLF prompt): one kind of ending from here on.
+    code = reindent(strip_fences(reply.replace("\r\n", "\n")), _indent_of(first))
     newline = "\r\n" if original.endswith("\r\n") else "\n"
     if "\r\n" in original:
         code = code.replace("\n", "\r\n")

@@ -74,14 +74,24 @@ class Notices:
     def state(self) -> str | None:
         return self._status.state if self._status else None
 
+    @property
+    def provider(self) -> str | None:
+        return self._status.provider if self._status else None
+
     def provider_failed(self, error: ProviderError, *, automatic: bool) -> None:
         if error.state is not None:
             self.set_status(error.state, error.provider, error.notice)
         if automatic:
-            if error.notice in self._automatic_shown:
-                return
-            self._automatic_shown.add(error.notice)
-        self.show(_SEVERITY[error.severity], error.notice)
+            self.show_once(_SEVERITY[error.severity], error.notice)
+        else:
+            self.show(_SEVERITY[error.severity], error.notice)
+
+    def show_once(self, kind: int, text: str) -> None:
+        """For automatic requests: a given notice at most once until the state changes."""
+        if text in self._automatic_shown:
+            return
+        self._automatic_shown.add(text)
+        self.show(kind, text)
 
     def provider_ok(self, provider: str, message: str) -> None:
         if self.state != "ok":

@@ -402,8 +402,10 @@ class ProviderClient:
             await response.aread()
             raise self._unreadable(f"expected an event stream, got {content_type or 'no type'}")
         pieces: list[str] = []
+        events = 0
         try:
             async for event in EventSource(response).aiter_sse():
+                events += 1
                 if decoder.done:
                     continue  # drain to the end so the connection returns to the pool
                 pieces.append(decoder.feed(event.event, event.data))
@@ -420,6 +422,9 @@ class ProviderClient:
         if not decoder.done:
             if any(pieces):
                 raise StreamInterruptedError(self.config.provider)
+            if events == 0 and response.num_bytes_downloaded > 0:
+                # A complete body with no event in it is garbage, not a cut: not retried.
+                raise self._unreadable("the event stream has no events")
             raise _Failure(status=None, stream_cut=True)
         return "".join(pieces)
 

@@ -100,6 +100,7 @@ class ProviderUnavailableError(ProviderError):
     state = "unreachable"
 
     def __init__(self, provider: str, origin: str, reason: str) -> None:
+        reason = reason.rstrip(".")
         super().__init__(provider, f"Kestrel: cannot reach {provider} at {origin}: {reason}.")
         self.origin = origin
         self.reason = reason

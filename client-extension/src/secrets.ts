@@ -1,0 +1,66 @@
+// API keys live only in VS Code's SecretStorage, one per provider.
+import * as vscode from "vscode";
+import { secretKeyName } from "./protocol";
+import type { Redactor } from "./redact";
+
+export class KeyStore implements vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<string>();
+  private readonly subscription: vscode.Disposable;
+  /** Fired with the provider whose key changed (in this window or another). */
+  readonly onDidChange = this.emitter.event;
+
+  constructor(
+    private readonly secrets: vscode.SecretStorage,
+    private readonly redactor: Redactor,
+  ) {
+    this.subscription = secrets.onDidChange((e) => {
+      const prefix = secretKeyName("");
+      if (e.key.startsWith(prefix)) {
+        this.emitter.fire(e.key.slice(prefix.length));
+      }
+    });
+  }
+
+  async get(provider: string): Promise<string | undefined> {
+    const key = await this.secrets.get(secretKeyName(provider));
+    this.redactor.add(key);
+    return key || undefined;
+  }
+
+  async set(provider: string, key: string): Promise<void> {
+    this.redactor.add(key);
+    await this.secrets.store(secretKeyName(provider), key);
+  }
+
+  async delete(provider: string): Promise<void> {
+    await this.secrets.delete(secretKeyName(provider));
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.emitter.dispose();
+  }
+}
+
+/**
+ * The one password box of **Kestrel: Set API Key**. Returns the key, or undefined on Escape.
+ * An empty entry is refused inside the box (it points to Clear API Key).
+ */
+export async function promptForKey(provider: string): Promise<string | undefined> {
+  const value = await vscode.window.showInputBox({
+    title: `Kestrel: API key for ${provider}`,
+    prompt: `Paste your ${provider} API key. It is kept in VS Code's secret storage and sent only to the Kestrel server.`,
+    placeHolder: `${provider} API key`,
+    password: true,
+    ignoreFocusOut: true,
+    validateInput: (text) =>
+      text.trim() === ""
+        ? 'Enter a key. To remove the stored key, run "Kestrel: Clear API Key".'
+        : undefined,
+  });
+  if (value === undefined) {
+    return undefined;
+  }
+  const key = value.trim();
+  return key === "" ? undefined : key;
+}
