@@ -93,10 +93,31 @@ def start_io(server: LanguageServer) -> None:
         server.shutdown()
 
 
+class _OrderedReader:
+    """A StreamReader that lets the event loop run before each header line is read.
+
+    A StreamReader returns buffered data without yielding, so a burst of messages would all be
+    handled before the request handlers they started take a first step: a completion request
+    would then see the document as a *later* didChange left it. One yield per line keeps each
+    request's view of the documents the one it was sent against, as pygls's threaded reader did.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+
+    async def readline(self) -> bytes:
+        await asyncio.sleep(0)
+        return await self._reader.readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        return await self._reader.readexactly(n)
+
+
 async def _serve(server: LanguageServer, stdin: BinaryIO, stop_event: threading.Event) -> None:
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=_READ_LIMIT)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    stream = asyncio.StreamReader(limit=_READ_LIMIT)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
+    reader = _OrderedReader(stream)
     try:
         await run_async(
             stop_event=stop_event,
