@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import logging
 import os
@@ -56,28 +58,49 @@ class KestrelServer(LanguageServer):
 
     @asynccontextmanager
     async def work_progress(self, title: str) -> AsyncIterator[None]:
+        """Report the work as cancellable `$/progress` when the client supports it.
+
+        The token is created alongside the work, not before it: the provider request does not
+        wait for the client's answer to `window/workDoneProgress/create` (under 50 concurrent
+        resolves that answer came back tens of milliseconds later). `begin` goes out when the
+        client has answered; work that finishes first waits for that answer, so the client
+        always sees create, begin, end in that order.
+        """
         if not self.session.supports_progress:
             yield
             return
         token = f"kestrel-{uuid.uuid4()}"
-        try:
-            await asyncio.wait_for(self.work_done_progress.create_async(token), timeout=5)
-        except Exception:  # a client that cannot show progress still gets its answer
-            log.info("work done progress unavailable", exc_info=True)
-            yield
-            return
         task = asyncio.current_task()
-        future = self.work_done_progress.tokens.get(token)
-        if future is not None and task is not None:
-            future.add_done_callback(lambda _f: task.cancel())
-        self.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title=title, cancellable=True)
-        )
+        progress = self.work_done_progress
+        state = {"finished": False, "begun": False}
+
+        def created(creation: asyncio.Future[Any]) -> None:
+            if creation.cancelled():
+                return
+            if creation.exception() is not None:  # a client that cannot show progress
+                log.info("work done progress unavailable: %s", creation.exception())
+                return
+            if state["finished"]:
+                progress.tokens.pop(token, None)
+                return
+            future = progress.tokens.get(token)
+            if future is not None and task is not None:
+                future.add_done_callback(lambda _f: task.cancel())
+            progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=True))
+            state["begun"] = True
+
+        creation = asyncio.ensure_future(asyncio.wait_for(progress.create_async(token), timeout=5))
+        creation.add_done_callback(created)
         try:
             yield
+            if not creation.done():
+                with contextlib.suppress(Exception):
+                    await creation  # then `created` has sent begin
         finally:
-            self.work_done_progress.end(token, types.WorkDoneProgressEnd())
-            self.work_done_progress.tokens.pop(token, None)
+            state["finished"] = True
+            if state["begun"]:
+                progress.end(token, types.WorkDoneProgressEnd())
+            progress.tokens.pop(token, None)
 
     # -- settings ----------------------------------------------------------------------------
 
@@ -214,16 +237,24 @@ def build_server(session: Session | None = None) -> KestrelServer:
     return server
 
 
-def serve(tcp: str | None = None) -> None:
+def serve(tcp: str | None = None, gc_threshold: tuple[int, int, int] | None = None) -> None:
     level = log_level(os.environ)
     install_redacting_logging(level)
     log.debug("kestrel-lsp %s, log level %s", __version__, logging.getLevelName(level))
     server = build_server()
+    # What start-up made lives as long as the process: freeze it out of future collections (a
+    # full collection of it took ~50 ms, a pause any request could hit). The CLI held back full
+    # collections during imports; restore its thresholds.
+    gc.freeze()
+    if gc_threshold is not None:
+        gc.set_threshold(*gc_threshold)
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        from kestrel_lsp.stdio import start_io
+
+        start_io(server)
 
 
 __all__ = ["WARNING", "KestrelServer", "build_server", "serve"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from kestrel_lsp.provider.direct import DirectTransport
 from kestrel_lsp.provider.routing import (
     NetworkSettings,
     ProxyUrlError,
@@ -103,16 +104,23 @@ class RoutingTransport(httpx.AsyncBaseTransport):
     def __init__(self, settings: NetworkSettings, tls: TlsContexts) -> None:
         self._settings = settings
         self._tls = tls
-        self._transports: dict[tuple[str | None, bool], httpx.AsyncHTTPTransport] = {}
+        self._transports: dict[tuple[str | None, bool], httpx.AsyncBaseTransport] = {}
 
-    def _transport(self, route: Route) -> httpx.AsyncHTTPTransport:
+    def _transport(self, route: Route) -> httpx.AsyncBaseTransport:
         key = (route.proxy, route.insecure)
         if key not in self._transports:
-            self._transports[key] = httpx.AsyncHTTPTransport(
-                verify=self._tls.for_route(route),
-                proxy=self._proxy(route.proxy) if route.proxy else None,
-                retries=0,
-            )
+            if route.proxy is None:
+                # Direct: Kestrel's lean HTTP/1.1 transport (provider/direct.py). It asks for
+                # the TLS context on its first https request: plain http never loads the
+                # trust store.
+                tls = self._tls.insecure if route.insecure else self._tls.verified
+                self._transports[key] = DirectTransport(tls)
+            else:
+                self._transports[key] = httpx.AsyncHTTPTransport(
+                    verify=self._tls.for_route(route),
+                    proxy=self._proxy(route.proxy),
+                    retries=0,
+                )
         return self._transports[key]
 
     def _proxy(self, url: str) -> httpx.Proxy:
