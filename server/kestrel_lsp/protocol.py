@@ -57,16 +57,6 @@ def _has(message: Any, names: tuple[str, ...]) -> bool:
 
 
 class KestrelProtocol(LanguageServerProtocol):
-    def _check_handler_result(self, future: Any) -> None:
-        # pygls files each notification's future in `_request_futures` under a fresh id and
-        # only ever removes requests' futures: every didChange kept ~2 KB (a Future and its
-        # Condition) for the life of the process. Drop it when the handler is done.
-        for key, pending in list(self._request_futures.items()):
-            if pending is future:
-                del self._request_futures[key]
-                break
-        super()._check_handler_result(future)
-
     def structure_message(self, data: dict[str, Any]) -> Any:
         # pygls's reader passes this as json.loads's object_hook, so it runs for every object
         # in the body, innermost first: a JSON-RPC-looking object inside params would be taken
