@@ -42,6 +42,7 @@ screenshots: setup
 test: setup lint lint-ts pytest
 
 bench: setup
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/run.py
 
 soak: setup
