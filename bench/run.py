@@ -179,7 +179,18 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated subset of {','.join(PARTS)}",
     )
     parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument(
+        "--from-json", metavar="PATH", help="measure nothing: print and plot a saved run"
+    )
     args = parser.parse_args(argv)
+    if args.from_json:
+        data = json.loads(Path(args.from_json).read_text())
+        summary = report.summarise(data)
+        print(report.table(data, summary))
+        if not args.no_plots:
+            for path in report.plots(data, summary, PLOTS):
+                _log(f"plot: {path}")
+        return 0
     if args.quick:
         args.rounds, args.change_rounds, args.samples, args.bursts = 2, 1, 60, 2
         args.changes, args.completions = 2_000, 200

@@ -244,6 +244,13 @@ async def test_a_long_action_is_cancelled_by_the_client(gated: GatedSimulator, h
         if how == "cancelRequest":
             cancel(ed, "resolve-1")
         else:
+            # The provider request does not wait for the progress token: wait for `begin`
+            # (the token is known to the client at `create`, to the server only after it).
+            async def progress_begun() -> None:
+                while not any(ed.client.progress_reports.values()):  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+
+            await asyncio.wait_for(progress_begun(), 10)
             [token] = ed.client.progress_reports
             ed.client.window_work_done_progress_cancel(
                 types.WorkDoneProgressCancelParams(token=token)

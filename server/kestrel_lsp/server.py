@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
 import logging
@@ -72,9 +71,12 @@ class KestrelServer(LanguageServer):
         token = f"kestrel-{uuid.uuid4()}"
         task = asyncio.current_task()
         progress = self.work_done_progress
-        state = {"finished": False, "begun": False}
+        state = {"finished": False, "begun": False, "handled": False}
 
         def created(creation: asyncio.Future[Any]) -> None:
+            if state["handled"]:
+                return
+            state["handled"] = True
             if creation.cancelled():
                 return
             if creation.exception() is not None:  # a client that cannot show progress
@@ -94,8 +96,8 @@ class KestrelServer(LanguageServer):
         try:
             yield
             if not creation.done():
-                with contextlib.suppress(Exception):
-                    await creation  # then `created` has sent begin
+                await asyncio.wait({creation})
+            created(creation)  # now, if its done-callback has not run yet: begin before end
         finally:
             state["finished"] = True
             if state["begun"]:
