@@ -69,6 +69,15 @@ class ProviderConfig:
         return self.preset.provider
 
 
+@dataclass(frozen=True)
+class _Exchange:
+    """A request and how to read its reply: `parse` a whole JSON body, `decoder` a stream."""
+
+    request: WireRequest
+    parse: Callable[[Any], str]
+    decoder: Callable[[], StreamDecoder]
+
+
 @dataclass
 class _Failure(Exception):
     """One attempt failed in a way the policy may retry."""
@@ -139,9 +148,11 @@ class ProviderClient:
                 cfg.base_url, cfg.model, prompt, key=cfg.key, stream=stream
             )
             return await self._operation(
-                request,
-                wire_anthropic.parse_messages_reply,
-                wire_anthropic.MessagesStreamDecoder,
+                _Exchange(
+                    request,
+                    wire_anthropic.parse_messages_reply,
+                    wire_anthropic.MessagesStreamDecoder,
+                ),
                 retry_budget_s,
             )
         request = wire_openai.chat_request(
@@ -153,7 +164,8 @@ class ProviderClient:
             stream=stream,
         )
         return await self._operation(
-            request, wire_openai.parse_chat_reply, wire_openai.ChatStreamDecoder, retry_budget_s
+            _Exchange(request, wire_openai.parse_chat_reply, wire_openai.ChatStreamDecoder),
+            retry_budget_s,
         )
 
     async def fill_in_middle(self, prompt: FimPrompt, *, retry_budget_s: float | None) -> str:
@@ -162,7 +174,8 @@ class ProviderClient:
             cfg.base_url, cfg.model, prompt, auth=cfg.preset.auth_header, key=cfg.key
         )
         return await self._operation(
-            request, wire_openai.parse_fim_reply, wire_openai.ChatStreamDecoder, retry_budget_s
+            _Exchange(request, wire_openai.parse_fim_reply, wire_openai.ChatStreamDecoder),
+            retry_budget_s,
         )
 
     async def aclose(self) -> None:
@@ -175,13 +188,7 @@ class ProviderClient:
 
     # -- one operation ---------------------------------------------------------------------
 
-    async def _operation(
-        self,
-        request: WireRequest,
-        parse: Callable[[Any], str],
-        decoder: Callable[[], StreamDecoder],
-        retry_budget_s: float | None,
-    ) -> str:
+    async def _operation(self, exchange: _Exchange, retry_budget_s: float | None) -> str:
         if self.config.preset.needs_key and not self.config.key:
             raise MissingKeyError(self.config.provider, self.config.preset.key_variable)
         auth = self.auth
@@ -191,20 +198,14 @@ class ProviderClient:
                 if not auth.known_good:
                     if auth.rejections != rejections_seen and auth.last_rejection is not None:
                         raise self._copy(auth.last_rejection)
-                    return await self._attempts(request, parse, decoder, retry_budget_s)
+                    return await self._attempts(exchange, retry_budget_s)
         if auth.recovery is not None:
             outcome = await asyncio.shield(auth.recovery)
             if not outcome.ok and outcome.error is not None:
                 raise self._copy(outcome.error)
-        return await self._attempts(request, parse, decoder, retry_budget_s)
+        return await self._attempts(exchange, retry_budget_s)
 
-    async def _attempts(
-        self,
-        request: WireRequest,
-        parse: Callable[[Any], str],
-        decoder: Callable[[], StreamDecoder],
-        retry_budget_s: float | None,
-    ) -> str:
+    async def _attempts(self, exchange: _Exchange, retry_budget_s: float | None) -> str:
         auth = self.auth
         state = _Attempts()
         client = self._pooled()
@@ -212,7 +213,7 @@ class ProviderClient:
         try:
             while True:
                 try:
-                    text = await self._send_on(client, request, parse, decoder)
+                    text = await self._send_on(client, exchange)
                 except _Failure as failure:
                     if failure.status in AUTH_STATUSES:
                         client = await self._after_auth_failure(failure, state, epoch_at_send)
@@ -357,13 +358,8 @@ class ProviderClient:
 
     # -- one attempt ------------------------------------------------------------------------
 
-    async def _send(
-        self,
-        client: httpx.AsyncClient,
-        request: WireRequest,
-        parse: Callable[[Any], str],
-        decoder_factory: Callable[[], StreamDecoder],
-    ) -> str:
+    async def _send(self, client: httpx.AsyncClient, exchange: _Exchange) -> str:
+        request = exchange.request
         try:
             via = usable_proxy_for(request.url, self._http.settings)
             if not request.stream:
@@ -376,14 +372,14 @@ class ProviderClient:
                     data = response.json()
                 except ValueError:
                     raise self._unreadable("the reply is not JSON") from None
-                return self._parsed(parse, data)
+                return self._parsed(exchange.parse, data)
             async with client.stream(
                 "POST", request.url, json=request.body, headers=request.headers
             ) as response:
                 if response.status_code != 200:
                     body = (await response.aread()).decode("utf-8", "replace")
                     raise self._status_failure(response, body, via)
-                return await self._read_stream(response, decoder_factory())
+                return await self._read_stream(response, exchange.decoder())
         except NetworkSetupError as exc:
             raise self._unreachable(exc, None) from None
         except httpx.ProxyError as exc:
@@ -465,18 +461,12 @@ class ProviderClient:
         else:
             self._close_soon(old)
 
-    async def _send_on(
-        self,
-        client: httpx.AsyncClient,
-        request: WireRequest,
-        parse: Callable[[Any], str],
-        decoder: Callable[[], StreamDecoder],
-    ) -> str:
+    async def _send_on(self, client: httpx.AsyncClient, exchange: _Exchange) -> str:
         """One attempt on `client`. A client that is not the pool (a retry's own connection,
         a retired pool) is closed when the last attempt using it ends, however it ends."""
         self._leases[client] = self._leases.get(client, 0) + 1
         try:
-            return await self._send(client, request, parse, decoder)
+            return await self._send(client, exchange)
         finally:
             left = self._leases.pop(client) - 1
             if left:
