@@ -40,7 +40,8 @@ async def _within(awaitable: Awaitable[T], timeout: float | None) -> T:
     return await asyncio.wait_for(awaitable, timeout)  # pragma: no cover - Python 3.10
 
 
-def _insecure_context() -> ssl.SSLContext:
+def insecure_context() -> ssl.SSLContext:
+    """TLS without verification, for the hosts listed in `http.insecureHosts` only."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -307,7 +308,7 @@ class DirectTransport(httpx.AsyncBaseTransport):
             if isinstance(source, ssl.SSLContext):
                 self._ssl = source
             elif source is False:
-                self._ssl = _insecure_context()
+                self._ssl = insecure_context()
             elif source is True:
                 self._ssl = ssl.create_default_context()
             else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from kestrel_lsp.provider.direct import DirectTransport
+from kestrel_lsp.provider.direct import DirectTransport, insecure_context
 from kestrel_lsp.provider.routing import (
     NetworkSettings,
     ProxyUrlError,
@@ -67,13 +67,6 @@ def _unreadable_pem(exc: BaseException) -> str:
     if isinstance(exc, IsADirectoryError):
         return "is a directory, not a PEM file"
     return "holds no PEM certificate Kestrel can load"
-
-
-def insecure_context() -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 class TlsContexts:
