@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "server"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "server"), str(ROOT / "tests" / "support")]
 
 from kestrel_lsp.simulator import SimulatorProcess  # noqa: E402
 

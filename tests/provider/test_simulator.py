@@ -38,7 +38,7 @@ CODE_PROMPT = "Add a docstring.\n```python\n    def area(r):\n        return 3.1
 EDITED = (
     "```python\n    # kestrel: simulated edit\n    def area(r):\n        return 3.14 * r * r\n```"
 )
-SERVER_DIR = Path(__file__).resolve().parent.parent / "server"
+SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
 
 
 def chat(stream: bool = False, content: str = CODE_PROMPT, model: str = "m1") -> dict[str, Any]:

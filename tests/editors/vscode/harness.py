@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 # KESTREL_SCREENSHOT_DIR redirects them (e.g. to keep a CI checkout clean).
 SCREENSHOTS = Path(os.environ.get("KESTREL_SCREENSHOT_DIR") or REPO / "docs" / "screenshots")
 CHROMIUM = "/usr/bin/chromium"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-EDITOR_DOCS = Path(__file__).parent.parent / "README.md"
+EDITOR_DOCS = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def blocks(language: str) -> list[str]:

@@ -168,7 +168,7 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         if not k.endswith("_API_KEY") and not k.startswith("KESTREL_") and "PROXY" not in k.upper()
     }
     env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.join(os.path.dirname(__file__), "..", "server"), env.get("PYTHONPATH", "")]
+        [os.path.join(os.path.dirname(__file__), "..", "..", "server"), env.get("PYTHONPATH", "")]
     )
     env.update(extra or {})
     return env

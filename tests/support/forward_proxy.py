@@ -4,7 +4,7 @@ The plugin maps the test host names (`sim.kestrel.test`, which resolves nowhere 
 127.0.0.1, and prints one line per client connection and per request it forwards, so a test can
 count what reached the proxy. Run as a script:
 
-    python tests/forward_proxy.py [--basic-auth USER:PASS]
+    python tests/support/forward_proxy.py [--basic-auth USER:PASS]
 
 The first line on stdout is `listening on http://127.0.0.1:PORT`; then `connection` for each
 accepted connection and `request METHOD HOST:PORT` for each request or CONNECT tunnel. It runs
