@@ -73,5 +73,3 @@ def install_redacting_logging(level: int = logging.WARNING) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("pygls").setLevel(max(level, logging.WARNING))
-    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
-    logging.getLogger("httpcore").setLevel(max(level, logging.WARNING))

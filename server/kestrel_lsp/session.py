@@ -21,7 +21,7 @@ from kestrel_lsp.settings import ResolvedKey, SettingError, Settings, SettingsLa
 if TYPE_CHECKING:
     from kestrel_lsp.provider.auth import AuthTracker
     from kestrel_lsp.provider.client import ProviderClient
-    from kestrel_lsp.provider.http import HttpClientFactory
+    from kestrel_lsp.provider.transport.pool import Transport, TransportFactory
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,10 @@ class Session:
         self._identity: Identity | None = None
         self._client: ProviderClient | None = None
         self._client_signature: tuple[Any, ...] | None = None
-        self._http: HttpClientFactory | None = None
+        self._http: TransportFactory | None = None
         self._http_signature: tuple[Any, ...] | None = None
         self._retired: list[ProviderClient] = []
-        self.transport_factory: Callable[[], Any] | None = None
+        self.transport_factory: Callable[[], Transport] | None = None
 
     # -- settings -------------------------------------------------------------------------
 
@@ -161,13 +161,13 @@ class Session:
             env=self.env,
         )
 
-    def http_factory(self) -> HttpClientFactory:
-        from kestrel_lsp.provider.http import HttpClientFactory
+    def http_factory(self) -> TransportFactory:
+        from kestrel_lsp.provider.transport.pool import TransportFactory
 
         network = self.network_settings()
         signature = (network, self.transport_factory)
         if self._http is None or signature != self._http_signature:
-            self._http = HttpClientFactory(network, transport_factory=self.transport_factory)
+            self._http = TransportFactory(network, self.transport_factory)
             self._http_signature = signature
         return self._http
 
