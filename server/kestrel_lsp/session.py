@@ -16,6 +16,7 @@ from kestrel_lsp.provider.errors import MissingKeyError, ProviderError
 from kestrel_lsp.provider.presets import PRESETS, normalise_base_url
 from kestrel_lsp.provider.routing import NetworkSettings, proxy_secrets
 from kestrel_lsp.secrets import SECRETS
+from kestrel_lsp.setting_values import url_secrets
 from kestrel_lsp.settings import ResolvedKey, SettingError, Settings, SettingsLayers
 
 if TYPE_CHECKING:
@@ -75,7 +76,10 @@ class Session:
 
         A bad value stays in its layer until the client replaces it, so it fails again on every
         later update: only errors that were not already failing are returned."""
-        settings, errors = settings_mod.structure(self.layers.merged(), self.settings)
+        merged = self.layers.merged()
+        for secret in url_secrets(merged):
+            SECRETS.add(secret)
+        settings, errors = settings_mod.structure(merged, self.settings)
         self.settings = settings
         self.key = settings_mod.resolve_key(settings, self.env)
         SECRETS.add(self.key.value)

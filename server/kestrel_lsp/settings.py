@@ -15,13 +15,13 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from kestrel_lsp.provider.presets import PRESETS, PROVIDER_IDS
+from kestrel_lsp.setting_values import base_url_problem, sendable_in_a_header
 
 Json = dict[str, Any]
 Path = tuple[str, ...]
@@ -150,6 +150,14 @@ def _failures(
         yield path, str(exc)
 
 
+def _trimmed(settings: Settings) -> Settings:
+    """A key pasted with a newline or spaces around it is the key without them."""
+    key = settings.api_key
+    if key is None or key == key.strip():
+        return settings
+    return attrs.evolve(settings, api_key=key.strip() or None)
+
+
 def _semantic_errors(settings: Settings) -> list[Failure]:
     errors: list[Failure] = []
     if settings.provider not in PROVIDER_IDS:
@@ -164,18 +172,20 @@ def _semantic_errors(settings: Settings) -> list[Failure]:
                 errors.append(((group_name, field.name), "expected a number above 0"))
     if settings.request_timeout_ms <= 0:
         errors.append((("request_timeout_ms",), "expected a number above 0"))
-    if settings.base_url is not None and not _is_http_url(settings.base_url):
-        errors.append((("base_url",), "expected an http:// or https:// URL with a host"))
+    if settings.base_url is not None:
+        problem = base_url_problem(settings.base_url)
+        if problem:
+            errors.append((("base_url",), problem))
+    if settings.api_key is not None and not sendable_in_a_header(settings.api_key):
+        # Named without its value: the notice must not carry the key.
+        errors.append(
+            (
+                ("api_key",),
+                "it holds a line break, a control character or a character outside ASCII, "
+                "which cannot be sent in a request header; nothing was sent with it",
+            )
+        )
     return errors
-
-
-def _is_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError for a port that is not one)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _digest(value: Any) -> str:
@@ -212,6 +222,7 @@ def structure(merged: Json, previous: Settings) -> tuple[Settings, list[SettingE
         except cattrs.ClassValidationError as exc:
             failures = list(_failures(exc))
         else:
+            settings = _trimmed(settings)
             failures = _semantic_errors(settings)
             if not failures:
                 return settings, errors
@@ -339,6 +350,7 @@ def resolve_key(settings: Settings, env: Mapping[str, str]) -> ResolvedKey:
         return ResolvedKey(settings.api_key, "setting")
     preset = PRESETS.get(settings.provider)
     for variable in ("KESTREL_API_KEY", preset.key_variable if preset else None):
-        if variable and env.get(variable):
-            return ResolvedKey(env[variable], variable)
+        value = (env.get(variable) or "").strip() if variable else ""
+        if variable and value:
+            return ResolvedKey(value, variable)
     return ResolvedKey(None, None)

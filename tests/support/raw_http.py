@@ -99,6 +99,8 @@ class RawServer:
             await self.handler(peer)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
+        except asyncio.CancelledError:
+            pass  # the server is stopping
         finally:
             self.open_now -= 1
             writer.close()

@@ -65,11 +65,18 @@ class Response(Protocol):
     async def aclose(self, *, reuse: bool = True) -> None: ...
 
 
+def check_headers(request: HttpRequest) -> None:
+    for name, value in request.headers.items():
+        _checked(name, value)
+
+
 def _checked(name: str, value: str) -> str:
     """A header value as given, unless it holds a control character (CR/LF would split the
-    header; others are refused by peers): then a setup error naming the header, not the value."""
-    if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
-        raise NetworkSetupError(f"the {name} header would hold a control character; nothing sent")
+    header) or a character outside ASCII: then a setup error naming the header, not the value."""
+    if not all(c == "\t" or " " <= c <= "~" for c in value):
+        raise NetworkSetupError(
+            f"the {name} header would hold a control or non-ASCII character; nothing was sent"
+        )
     return value
 
 
@@ -131,7 +138,7 @@ class Connection:
                 headers.append(("Proxy-Authorization", self._opened.proxy_authorization))
         try:
             return h11.Request(method=request.method, target=path, headers=headers)
-        except h11.LocalProtocolError:
+        except (h11.LocalProtocolError, UnicodeError):
             # h11's text quotes the offending value: never pass it on.
             raise NetworkSetupError(
                 "the request has a malformed header or path; nothing sent"

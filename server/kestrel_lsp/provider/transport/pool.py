@@ -20,6 +20,7 @@ from kestrel_lsp.provider.transport.http11 import (
     HttpRequest,
     HttpResponse,
     Response,
+    check_headers,
 )
 from kestrel_lsp.provider.transport.tls import TlsContexts
 from kestrel_lsp.secrets import SECRETS
@@ -95,6 +96,7 @@ class HttpTransport:
     async def send(self, request: HttpRequest, *, fresh: bool = False) -> HttpResponse:
         if self._closed:
             raise RuntimeError("the transport is closed")
+        check_headers(request)  # before anything is opened: nothing is sent
         route = self.route(request.url)
         target = route.target
         origin = (target.scheme, target.host, target.port, route.proxy, route.insecure)
@@ -116,11 +118,11 @@ class HttpTransport:
                 self._active[connection] = pool
                 try:
                     return await connection.request(request, target, deadline, release)
-                except ConnectionClosed:
-                    if connection.received_any:
+                except ConnectionClosed as closed:
+                    if closed.reset or connection.received_any:
                         raise
-                    # The server closed this idle connection as the request went out (it never
-                    # read it): once more, on a new connection.
+                    # A clean close with no answer on a reused connection: the server closed it
+                    # while it idled, as the request went out. Once more, on a new connection.
                     self._active.pop(connection, None)
                     connection.close()
             connection = await self._open(route, deadline)
