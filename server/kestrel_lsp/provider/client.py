@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kestrel_lsp.provider import reply, wire_anthropic, wire_openai
+from kestrel_lsp.provider import reply
 from kestrel_lsp.provider.auth import AuthTracker, Recovery, Verdict
 from kestrel_lsp.provider.errors import (
     AuthRejectedError,
@@ -32,64 +31,32 @@ from kestrel_lsp.provider.errors import (
     RetryBudgetExceeded,
     StreamInterruptedError,
 )
+from kestrel_lsp.provider.exchange import Exchange, ProviderConfig, chat_exchange, fim_exchange
 from kestrel_lsp.provider.network import describe
 from kestrel_lsp.provider.policy import (
     AUTH_STATUSES,
     GiveUp,
-    RetrySettings,
     decide,
     is_quota_exhausted,
     provider_message,
 )
-from kestrel_lsp.provider.presets import Preset, origin_of
+from kestrel_lsp.provider.presets import origin_of
 from kestrel_lsp.provider.transport.errors import (
     BodyTooLarge,
     MalformedReply,
     NetworkSetupError,
     TransportError,
 )
-from kestrel_lsp.provider.transport.http11 import HttpRequest, Response
+from kestrel_lsp.provider.transport.http11 import Response
 from kestrel_lsp.provider.transport.pool import Transport, TransportFactory
 from kestrel_lsp.provider.wire import (
     ChatPrompt,
     FimPrompt,
-    StreamDecoder,
     UnreadableReply,
-    WireRequest,
 )
 from kestrel_lsp.secrets import SECRETS, redact_provider_text
 
 Sleep = Callable[[float], Awaitable[Any]]
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    preset: Preset
-    base_url: str
-    model: str
-    key: str | None = field(repr=False)
-    retry: RetrySettings = field(default_factory=RetrySettings)
-
-    @property
-    def provider(self) -> str:
-        return self.preset.provider
-
-
-@dataclass(frozen=True)
-class _Exchange:
-    """A request, its bytes, and how to read its reply: `parse` a JSON body, `decoder` a stream."""
-
-    request: WireRequest
-    parse: Callable[[Any], str]
-    decoder: Callable[[], StreamDecoder]
-    http: HttpRequest = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        request = self.request
-        accept = "text/event-stream" if request.stream else "application/json"
-        headers = {"Content-Type": "application/json", "Accept": accept, **request.headers}
-        body = json.dumps(request.body, ensure_ascii=False, separators=(",", ":"))
-        object.__setattr__(self, "http", HttpRequest("POST", request.url, headers, body.encode()))
 
 
 @dataclass
@@ -154,35 +121,18 @@ class ProviderClient:
     async def chat(
         self, prompt: ChatPrompt, *, stream: bool = True, retry_budget_s: float | None = None
     ) -> str:
-        cfg = self.config
-        if cfg.preset.wire == "anthropic":
-            request = wire_anthropic.messages_request(
-                cfg.base_url, cfg.model, prompt, key=cfg.key, stream=stream
-            )
-            parse = wire_anthropic.parse_messages_reply
-            decoder: Callable[[], StreamDecoder] = wire_anthropic.MessagesStreamDecoder
-        else:
-            request = wire_openai.chat_request(
-                cfg.base_url, cfg.model, prompt, auth=cfg.preset.auth_header, key=cfg.key,
-                stream=stream,
-            )  # fmt: skip
-            parse, decoder = wire_openai.parse_chat_reply, wire_openai.ChatStreamDecoder
-        return await self._operation(_Exchange(request, parse, decoder), retry_budget_s)
+        exchange = chat_exchange(self.config, prompt, stream=stream)
+        return await self._operation(exchange, retry_budget_s)
 
     async def fill_in_middle(self, prompt: FimPrompt, *, retry_budget_s: float | None) -> str:
-        cfg = self.config
-        request = wire_openai.fim_request(
-            cfg.base_url, cfg.model, prompt, auth=cfg.preset.auth_header, key=cfg.key
-        )
-        exchange = _Exchange(request, wire_openai.parse_fim_reply, wire_openai.ChatStreamDecoder)
-        return await self._operation(exchange, retry_budget_s)
+        return await self._operation(fim_exchange(self.config, prompt), retry_budget_s)
 
     async def aclose(self) -> None:
         await self._transport.aclose()
 
     # -- one operation: attempts, one decision after each failure ----------------------------
 
-    async def _operation(self, exchange: _Exchange, retry_budget_s: float | None) -> str:
+    async def _operation(self, exchange: Exchange, retry_budget_s: float | None) -> str:
         if self.config.preset.needs_key and not self.config.key:
             raise MissingKeyError(self.config.provider, self.config.preset.key_variable)
         async with self.auth.admit() as rejection:
@@ -308,7 +258,7 @@ class ProviderClient:
 
     # -- one attempt ---------------------------------------------------------------------------
 
-    async def _attempt(self, exchange: _Exchange, state: _Attempts) -> str:
+    async def _attempt(self, exchange: Exchange, state: _Attempts) -> str:
         state.sent_after = self.auth.last_recovery
         try:
             with self.auth.in_flight():
@@ -328,7 +278,7 @@ class ProviderClient:
         finally:
             await response.aclose(reuse=reuse)
 
-    async def _read(self, response: Response, exchange: _Exchange) -> str:
+    async def _read(self, response: Response, exchange: Exchange) -> str:
         """The reply's text (`reply`), its failures mapped onto the retry rules."""
         provider = self.config.provider
         try:
@@ -375,3 +325,6 @@ class ProviderClient:
 
     def _message(self, body: str) -> str:
         return redact_provider_text(provider_message(body))
+
+
+__all__ = ["ProviderClient", "ProviderConfig"]
