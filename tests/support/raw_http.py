@@ -114,3 +114,22 @@ def http_response(body: bytes, *, status: str = "200 OK", headers: tuple[str, ..
 
 def chunked(*pieces: bytes) -> bytes:
     return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces if p) + b"0\r\n\r\n"
+
+
+def chat_answer(request: bytes, text: str, *, tail: bytes = b"0\r\n\r\n") -> bytes:
+    """A provider's 200 for `request`: an event stream ending in `[DONE]` (followed by `tail`,
+    the last chunk by default) when it asked for a stream, else one JSON body."""
+    import json
+
+    body = request.split(b"\r\n\r\n", 1)[1]
+    if b'"stream":true' not in body.replace(b" ", b""):
+        reply = {"choices": [{"message": {"content": text}, "finish_reason": "stop"}]}
+        return http_response(
+            json.dumps(reply).encode(), headers=("Content-Type: application/json",)
+        )
+    delta = {"choices": [{"delta": {"content": text}, "finish_reason": "stop"}]}
+    events = f"data: {json.dumps(delta)}\n\ndata: [DONE]\n\n".encode()
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    return head + b"%x\r\n%s\r\n" % (len(events), events) + tail

@@ -20,13 +20,18 @@ class Event:
 class SseParser:
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._pending = ""
+        self._partial: list[str] = []  # the line so far
         self._event = ""
         self._data: list[str] = []
         self._fields = False
 
     def feed(self, chunk: bytes) -> Iterator[Event]:
-        text = self._pending + self._decoder.decode(chunk)
+        piece = self._decoder.decode(chunk)
+        if not _LINE_END.search(piece):
+            self._partial.append(piece)  # a long line: joined once, when it ends
+            return
+        text = "".join([*self._partial, piece])
+        self._partial.clear()
         start = 0
         for match in _LINE_END.finditer(text):
             if match.group() == "\r" and match.end() == len(text):
@@ -35,7 +40,8 @@ class SseParser:
             start = match.end()
             if event is not None:
                 yield event
-        self._pending = text[start:]
+        if start < len(text):
+            self._partial.append(text[start:])
 
     def _line(self, line: str) -> Event | None:
         if not line:
