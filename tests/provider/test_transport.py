@@ -11,7 +11,7 @@ import ssl
 import pytest
 import trustme
 
-from kestrel_lsp.provider import reply, wire_openai
+from kestrel_lsp.provider import read_reply, wire_openai
 from kestrel_lsp.provider.network import TLS_NOT_TRUSTED, describe
 from kestrel_lsp.provider.routing import NetworkSettings
 from kestrel_lsp.provider.transport.errors import (
@@ -54,7 +54,7 @@ async def test_plain_and_streamed_answers_share_one_connection() -> None:
         assert json.loads(await first.read())["choices"]
         await first.aclose()
         streamed = await http.send(post(sim.url + "/chat/completions", {**CHAT, "stream": True}))
-        text = await reply.read_stream(streamed, wire_openai.ChatStreamDecoder())
+        text = await read_reply.read_stream(streamed, wire_openai.ChatStreamDecoder())
         await streamed.aclose()
         third = await http.send(post(sim.url + "/chat/completions"))
         await third.read()

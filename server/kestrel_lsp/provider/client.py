@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kestrel_lsp.provider import reply
+from kestrel_lsp.provider import read_reply
 from kestrel_lsp.provider.auth import AuthTracker, Recovery, Verdict
 from kestrel_lsp.provider.errors import (
     AuthRejectedError,
@@ -45,6 +45,7 @@ from kestrel_lsp.provider.transport.errors import (
     BodyTooLarge,
     MalformedReply,
     NetworkSetupError,
+    ProxyRefused,
     TransportError,
 )
 from kestrel_lsp.provider.transport.http11 import Response
@@ -266,7 +267,9 @@ class ProviderClient:
                 if response.status == 200:
                     self.auth.accepted()
         except TransportError as exc:
-            if isinstance(exc, NetworkSetupError) or getattr(exc, "status", None) == 407:
+            if isinstance(exc, NetworkSetupError) or (
+                isinstance(exc, ProxyRefused) and exc.status == 407
+            ):
                 raise self._unreachable(exc) from None  # settings or proxy credentials
             raise _Failure(status=None, network=exc) from None
         reuse = response.status not in AUTH_STATUSES  # never pool a connection that got a 401
@@ -283,15 +286,15 @@ class ProviderClient:
         provider = self.config.provider
         try:
             if not exchange.request.stream:
-                return await reply.read_json(response, exchange.parse)
-            return await reply.read_stream(response, exchange.decoder())
+                return await read_reply.read_json(response, exchange.parse)
+            return await read_reply.read_stream(response, exchange.decoder())
         except UnreadableReply as exc:
             raise self._unreadable(str(exc)) from None
         except BodyTooLarge as exc:
             raise ProviderResponseError(
                 provider, 200, f"{exc.detail}, so it was not read; nothing was applied."
             ) from None
-        except reply.StreamBroken as broken:
+        except read_reply.StreamBroken as broken:
             if broken.after_output:
                 raise StreamInterruptedError(provider) from None
             if broken.error_event:
