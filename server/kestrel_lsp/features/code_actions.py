@@ -88,6 +88,7 @@ class CodeActions:
             end = document.offset_of(params.range.end.line, params.range.end.character)
         except PositionError as exc:
             raise InvalidParams(str(exc)) from None
+        start, end = min(start, end), max(start, end)
         only = [str(k) for k in params.context.only] if params.context.only else None
         diagnostics = [d.message for d in params.context.diagnostics]
         kinds = []
