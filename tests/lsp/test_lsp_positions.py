@@ -5,7 +5,6 @@ negative or non-integer value is invalid params (−32602)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from lsp_steps import (
     NEOVIM,
     SELECTION,
     VSCODE,
+    PromptRecorder,
     completion_params,
     inline_params,
     jsonrpc_error,
@@ -31,23 +31,6 @@ NO_DEBOUNCE = {"completion": {"debounceMs": 0}}
 # SAMPLE's lines: "def add(a, b):" (14 characters), "    return a + b", "", "",
 # "print(add(1, 2))", "" — six lines, the last one empty.
 LAST_LINE = 5
-
-
-class PromptRecorder(SimulatorServer):
-    """The simulator, keeping each request's JSON body (its own log is key- and prompt-free)."""
-
-    def __init__(self) -> None:
-        super().__init__("ok")
-        self.bodies: list[dict[str, Any]] = []
-
-    def _provider_answer(self, incoming: Any, peer_port: int) -> Any:
-        self.bodies.append(json.loads(incoming.body))
-        return super()._provider_answer(incoming, peer_port)
-
-    def fim(self) -> tuple[str, str]:
-        """(prefix, suffix) of the last fill-in-the-middle request."""
-        body = self.bodies[-1]
-        return body["prompt"], body["suffix"]
 
 
 @pytest.fixture
