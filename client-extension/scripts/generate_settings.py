@@ -36,7 +36,7 @@ CLIENT_ONLY = frozenset({"interpreter", "trace.server"})
 NOT_CONTRIBUTED = frozenset({"apiKey"})
 # Settings of the product contract contributed before the server reads them (they arrive from
 # another line of work); once the server has one, it is checked like the others.
-AHEAD_OF_SERVER = frozenset({"reasoning", "actions"})
+AHEAD_OF_SERVER = frozenset({"reasoning"})
 
 # Words for the settings editor's provider list; everything else comes from the presets.
 PROVIDER_NAMES = {
@@ -78,6 +78,16 @@ class ServerFacts:
     providers: tuple[Provider, ...]
     settings: tuple[ServerSetting, ...]
     environment: dict[str, str]  # setting key -> the variable the server reads for it
+    # What the server accepts in `kestrel.actions` (None while it has no such setting).
+    actions: ActionRules | None = None
+
+
+@dataclass(frozen=True)
+class ActionRules:
+    max_items: int
+    required: tuple[str, ...]  # the string fields an action must have
+    when: tuple[str, ...]
+    when_default: str
 
 
 def camel(name: str) -> str:
@@ -108,7 +118,22 @@ def read_server() -> ServerFacts:
     with_providers = tuple(
         ServerSetting(s.key, s.default, provider_ids) if s.key == "provider" else s for s in found
     )
-    return ServerFacts(providers, with_providers, _environment(settings.environment_layer))
+    environment = _environment(settings.environment_layer)
+    actions = _action_rules(settings) if any(s.key == "actions" for s in found) else None
+    return ServerFacts(providers, with_providers, environment, actions)
+
+
+def _action_rules(settings: types.ModuleType) -> ActionRules:
+    import attrs
+
+    try:
+        entry, limit, when = settings.CustomAction, settings.MAX_ACTIONS, settings.ACTION_WHEN
+    except AttributeError as exc:
+        missing = f"the server's settings module has no {exc.name}"
+        raise DriftError(f"kestrel.actions: {missing}") from exc
+    fields = {f.name: f for f in attrs.fields(entry)}
+    required = tuple(name for name, f in fields.items() if f.default is attrs.NOTHING)
+    return ActionRules(limit, required, tuple(when), fields["when"].default)
 
 
 def _walk(cls: type, prefix: str) -> typing.Iterator[ServerSetting]:
@@ -204,6 +229,8 @@ def sync_package(package: dict[str, Any], facts: ServerFacts) -> list[str]:
             wanted["enum"] = list(setting.enum)
         if setting.key == "provider":
             wanted["enumDescriptions"] = [provider_description(p) for p in facts.providers]
+        if setting.key == "actions" and facts.actions is not None:
+            changes += _sync_actions(schema, facts.actions)
         for field, value in wanted.items():
             if schema.get(field, _MISSING) != value:
                 schema[field] = value
@@ -219,6 +246,28 @@ def sync_package(package: dict[str, Any], facts: ServerFacts) -> list[str]:
 
 
 _MISSING = object()
+
+
+def _sync_actions(schema: dict[str, Any], rules: ActionRules) -> list[str]:
+    """The schema of `kestrel.actions` entries, so the settings editor checks what the server
+    does: how many, which fields are required, and the values of `when`."""
+    items = schema.setdefault("items", {"type": "object"})
+    props = items.setdefault("properties", {})
+    wanted: list[tuple[dict[str, Any], str, Any, str]] = [
+        (schema, "maxItems", rules.max_items, "maxItems"),
+        (items, "required", list(rules.required), "items.required"),
+    ]
+    for name in rules.required:
+        wanted.append((props.setdefault(name, {}), "type", "string", f"items.{name}.type"))
+    when = props.setdefault("when", {"type": "string"})
+    wanted.append((when, "enum", list(rules.when), "items.when.enum"))
+    wanted.append((when, "default", rules.when_default, "items.when.default"))
+    changes = []
+    for target, field, value, label in wanted:
+        if target.get(field, _MISSING) != value:
+            target[field] = value
+            changes.append(f"kestrel.actions.{label}")
+    return changes
 
 
 def render_package(facts: ServerFacts) -> tuple[str, list[str]]:

@@ -73,6 +73,22 @@ def test_a_changed_default_or_enum_is_rewritten(gen: ModuleType, package: dict[s
     assert drifted == package
 
 
+def test_the_actions_schema_follows_the_server(gen: ModuleType, package: dict[str, Any]) -> None:
+    from kestrel_lsp.settings import ACTION_WHEN, MAX_ACTIONS
+
+    schema = properties(package)["kestrel.actions"]
+    assert schema["maxItems"] == MAX_ACTIONS
+    assert schema["items"]["required"] == ["title", "instruction"]
+    assert schema["items"]["properties"]["when"]["enum"] == list(ACTION_WHEN)
+    drifted = copy.deepcopy(package)
+    actions = properties(drifted)["kestrel.actions"]
+    actions["maxItems"] = 50
+    actions["items"]["properties"]["when"]["enum"] = ["always"]
+    changes = gen.sync_package(drifted, gen.read_server())
+    assert changes == ["kestrel.actions.maxItems", "kestrel.actions.items.when.enum"]
+    assert drifted == package
+
+
 def test_a_setting_on_one_side_only_is_an_error(gen: ModuleType, package: dict[str, Any]) -> None:
     missing = copy.deepcopy(package)
     del missing["contributes"]["configuration"]["properties"]["kestrel.retry.maxRetries"]
