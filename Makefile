@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run run-cli test setup lint lint-ts pytest screenshots clean bench soak
+.PHONY: run run-cli test setup lint lint-ts generate pytest screenshots clean bench soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/mypy
 
-lint-ts:
-	cd client-extension && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test
+# The extension's provider table and setting defaults are generated from the server's own;
+# lint-ts fails when they drift (`make generate` rewrites them).
+generate: $(STAMP)
+	$(PY) client-extension/scripts/generate_settings.py
+
+lint-ts: $(STAMP)
+	$(PY) client-extension/scripts/generate_settings.py --check
+	cd client-extension && npm ci --no-audit --no-fund --loglevel=error && npm run lint && npm test
 
 # Test runs keep their screenshots out of the tree; `make screenshots` refreshes docs/screenshots.
 pytest: $(STAMP)
