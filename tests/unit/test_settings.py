@@ -97,3 +97,16 @@ def test_key_fallback_order() -> None:
     with_setting = Settings(provider="mimo", api_key="sk-canary-9931")
     assert resolve_key(with_setting, both).source == "setting"
     assert "sk-canary-9931" not in repr(resolve_key(with_setting, both)) + repr(with_setting)
+
+
+def test_reasoning_is_off_by_default_and_checked() -> None:
+    layers = SettingsLayers(env={})
+    settings, errors = resolved(layers)
+    assert settings.reasoning == "off" and errors == []
+    layers.set_initialization_options({"reasoning": "provider"})
+    settings, errors = resolved(layers)
+    assert settings.reasoning == "provider" and errors == []
+    layers.apply_change({"reasoning": "maybe"})
+    settings, errors = resolved(layers, settings)
+    assert settings.reasoning == "provider"
+    assert [e.key for e in errors] == ["kestrel.reasoning"]

@@ -72,8 +72,8 @@ def lowest_reasoning_effort(model: str) -> str:
 PAYMENT_REQUIRED = QuotaMarker(frozenset({402}))
 INSUFFICIENT_QUOTA = QuotaMarker(code="insufficient_quota")
 # A gateway in front of any OpenAI-compatible provider: LiteLLM's budget error,
-# https://docs.litellm.ai/docs/proxy/users (HTTP 400 in older releases, 429 in newer ones).
-GATEWAY_BUDGET = QuotaMarker(frozenset({400, 429}), code="budget_exceeded")
+# https://docs.litellm.ai/docs/proxy/users (HTTP 400 or 429 by release; 1.108 answers 422).
+GATEWAY_BUDGET = QuotaMarker(frozenset({400, 422, 429}), code="budget_exceeded")
 OPENAI_COMPATIBLE_QUOTA = (PAYMENT_REQUIRED, INSUFFICIENT_QUOTA, GATEWAY_BUDGET)
 
 
