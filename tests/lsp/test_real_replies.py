@@ -176,7 +176,7 @@ async def test_reply_rules_on_each_wire(
             assert len(sim.requests) == 1, name
             assert states(ed) == before, name
             if name == "all-reasoning":
-                assert "spent its token budget thinking" in ed.notices[0].message
+                assert ed.notices[0].message.endswith("The model spent its token budget thinking.")
         # <think> in the content: dropped before the fence is looked for
         sim.set_script({"then": {**named_step("think-in-content"), "transport": transport}})
         ed.rec.notices.clear()

@@ -267,6 +267,9 @@ def test_the_notice_texts():
         "Kestrel: deepseek stopped before its reply was complete (length), so nothing was applied."
     )
     assert unfinished.severity == "warning" and unfinished.state is None
+    assert unfinished.notice.endswith("The model spent its token budget thinking.")
+    hint = refusal(Reply("", "length", False, had_reasoning=True), "deepseek", "provider")
+    assert hint is not None and 'set kestrel.reasoning to "off"' in hint.notice
     empty = refusal(Reply("", "stop"), "minimax")
     assert empty is not None
     assert empty.notice == "Kestrel: minimax returned an empty reply, so nothing was applied."

@@ -210,7 +210,7 @@ class CodeActions:
                 "the server's log has the details.",
             )
             return None
-        refused = refusal(reply, session.provider)
+        refused = refusal(reply, session.provider, session.settings.reasoning)
         if refused is not None:
             # Cut off, filtered or empty: never an edit. The provider answered, so the state
             # (key, quota, reachability) is unchanged.

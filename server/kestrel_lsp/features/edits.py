@@ -67,14 +67,18 @@ def first_line_indent(text: str) -> str:
     return _indent_of(text)
 
 
-def refusal(reply: Reply, provider: str) -> ProviderError | None:
-    """Why `reply` must not become an edit (its notice), or None when it may.
+def refusal(reply: Reply, provider: str, reasoning: str = "off") -> ProviderError | None:
+    """Why `reply` must not become an edit (its notice), or None when it may. `reasoning` is
+    the setting, for the hint when the budget went to thinking.
 
     Unfinished comes first even when the reply is also empty: the reason tells the user more."""
     if not reply.finished:
         spent_on_reasoning = reply.reason in _CUT_AT_LIMIT and reply.had_reasoning
         return UnfinishedReplyError(
-            provider, reply.reason or "unknown", spent_on_reasoning=spent_on_reasoning
+            provider,
+            reply.reason or "unknown",
+            spent_on_reasoning=spent_on_reasoning,
+            may_think=reasoning == "provider",
         )
     if not strip_fences(reply.text.replace("\r\n", "\n")).strip():
         return EmptyReplyError(provider)

@@ -150,16 +150,24 @@ class UnfinishedReplyError(ProviderError):
 
     severity = "warning"
 
-    def __init__(self, provider: str, reason: str, *, spent_on_reasoning: bool = False) -> None:
+    def __init__(
+        self,
+        provider: str,
+        reason: str,
+        *,
+        spent_on_reasoning: bool = False,
+        may_think: bool = False,
+    ) -> None:
         notice = (
             f"Kestrel: {provider} stopped before its reply was complete ({reason}), "
             "so nothing was applied."
         )
         if spent_on_reasoning:
-            notice += (
-                " The model spent its token budget thinking; with kestrel.reasoning set to "
-                '"off" Kestrel turns thinking off where the provider allows it.'
-            )
+            notice += " The model spent its token budget thinking"
+            if may_think:
+                notice += '; set kestrel.reasoning to "off" to turn thinking off where it can be.'
+            else:
+                notice += "."
         super().__init__(provider, notice)
         self.reason = reason
 
