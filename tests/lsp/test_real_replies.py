@@ -387,3 +387,12 @@ async def test_mimo_and_anthropic_parameters(sim: SimulatorServer) -> None:
     anthropic = await sent_parameters(sim, "anthropic", model="claude-sonnet-4-5")
     assert anthropic["max_tokens"] == 2048 and "thinking" not in anthropic
     assert 0 <= anthropic["temperature"] <= 1
+
+
+async def test_your_own_action_refuses_a_cut_off_reply_too(sim: SimulatorServer) -> None:
+    own = {"title": "Add type hints", "instruction": "Add type hints.", "when": "always"}
+    sim.set_script("all-reasoning")
+    async with kestrel(sim, caps=EMACS, init={"actions": [own]}) as ed:
+        ed.open()
+        result = await ask_provider(ed, "refactor.rewrite.kestrel.custom")
+        await assert_refused(ed, result, WARNING, unfinished("deepseek", "length"))
