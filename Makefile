@@ -18,7 +18,6 @@ $(STAMP): pyproject.toml
 
 $(GATEWAY_STAMP): $(GATEWAY_REQUIREMENTS)
 	$(PYTHON) -m venv $(GATEWAY_VENV)
-	$(GATEWAY_VENV)/bin/python -m pip install -q --upgrade pip
 	$(GATEWAY_VENV)/bin/python -m pip install -q -r $(GATEWAY_REQUIREMENTS)
 	touch $(GATEWAY_STAMP)
 
