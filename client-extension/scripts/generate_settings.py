@@ -34,9 +34,6 @@ GENERATED_TS = EXTENSION / "src" / "generated" / "server.ts"
 CLIENT_ONLY = frozenset({"interpreter", "trace.server"})
 # Server settings the extension must not contribute (the key lives in SecretStorage).
 NOT_CONTRIBUTED = frozenset({"apiKey"})
-# Settings of the product contract contributed before the server reads them (they arrive from
-# another line of work); once the server has one, it is checked like the others.
-AHEAD_OF_SERVER = frozenset({"reasoning"})
 
 # Words for the settings editor's provider list; everything else comes from the presets.
 PROVIDER_NAMES = {
@@ -237,7 +234,7 @@ def sync_package(package: dict[str, Any], facts: ServerFacts) -> list[str]:
                 changes.append(f"{name}.{field}")
     for name in properties:
         key = name.removeprefix("kestrel.")
-        known = key in server_keys or key in CLIENT_ONLY or key in AHEAD_OF_SERVER
+        known = key in server_keys or key in CLIENT_ONLY
         if not known:
             problems.append(f"{name} is contributed but the server has no such setting")
     if problems:

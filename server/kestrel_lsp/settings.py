@@ -77,10 +77,14 @@ class Settings:
     completion: CompletionSettings = attrs.field(factory=CompletionSettings)
     retry: RetrySettings = attrs.field(factory=RetrySettings)
     request_timeout_ms: int = 30000
+    # "off": thinking turned off wherever the provider documents a switch; "provider": the
+    # provider's default, with edits given room for the reasoning.
+    reasoning: str = "off"
     http: HttpSettings = attrs.field(factory=HttpSettings)
     actions: tuple[CustomAction, ...] = ()
 
 
+REASONING_MODES = ("off", "provider")
 _NON_NEGATIVE = {"debounce_ms", "max_retries", "max_auth_retries", "initial_delay_ms"}
 _POSITIVE = {"max_delay_ms", "request_timeout_ms"}
 
@@ -177,6 +181,8 @@ def _semantic_errors(settings: Settings) -> list[Failure]:
                 errors.append(((group_name, field.name), "expected a number of 0 or more"))
             if field.name in _POSITIVE and value <= 0:
                 errors.append(((group_name, field.name), "expected a number above 0"))
+    if settings.reasoning not in REASONING_MODES:
+        errors.append((("reasoning",), 'expected "off" or "provider"'))
     if settings.request_timeout_ms <= 0:
         errors.append((("request_timeout_ms",), "expected a number above 0"))
     if settings.base_url is not None and not _is_http_url(settings.base_url):

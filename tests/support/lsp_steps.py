@@ -38,13 +38,18 @@ APPLY_COMMAND = "kestrel.applyAction"
 NO_BACKOFF = {"initialDelayMs": 0, "maxDelayMs": 1}
 
 MISSING = "Kestrel: API key is missing or unset for deepseek."
+# A rejection quotes the server's own message; this is the simulator's for a wrong key.
+SIM_401_SAID = (
+    ' The server said: "Authentication failed: the API key is missing, wrong, or expired"'
+)
 REJECTED_NEVER_WORKED = (
     "Kestrel: deepseek rejected your API key (HTTP 401). Check that the key is correct and active."
+    + SIM_401_SAID
 )
 REJECTED_AFTER_RETRIES = (
     "Kestrel: deepseek rejected your API key (HTTP 401) \u2014 it worked earlier in this session, "
     "so this may be a transient auth/quota issue; retried 2 times with backoff and still failed. "
-    "Try again shortly."
+    "Try again shortly." + SIM_401_SAID
 )
 
 

@@ -99,6 +99,19 @@ def test_key_fallback_order() -> None:
     assert "sk-canary-9931" not in repr(resolve_key(with_setting, both)) + repr(with_setting)
 
 
+def test_reasoning_is_off_by_default_and_checked() -> None:
+    layers = SettingsLayers(env={})
+    settings, errors = resolved(layers)
+    assert settings.reasoning == "off" and errors == []
+    layers.set_initialization_options({"reasoning": "provider"})
+    settings, errors = resolved(layers)
+    assert settings.reasoning == "provider" and errors == []
+    layers.apply_change({"reasoning": "maybe"})
+    settings, errors = resolved(layers, settings)
+    assert settings.reasoning == "provider"
+    assert [e.key for e in errors] == ["kestrel.reasoning"]
+
+
 def test_custom_actions_are_checked_entry_by_entry() -> None:
     hints = {"title": "Hints", "instruction": "Add type hints.", "when": "selection"}
     raw = [hints, "tests please", {"title": " ", "instruction": "x"}, {**hints, "when": "often"}]

@@ -14,7 +14,7 @@ from lsprotocol import types
 
 from kestrel_lsp.documents import Document, PositionError
 from kestrel_lsp.features import prompts, targets
-from kestrel_lsp.features.edits import replacement_for
+from kestrel_lsp.features.edits import refusal, replacement_for
 from kestrel_lsp.features.host import Host, InvalidParams
 from kestrel_lsp.features.notices import ERROR, INFO
 from kestrel_lsp.provider.errors import ProviderError
@@ -241,12 +241,18 @@ class CodeActions:
                 "the server's log has the details.",
             )
             return None
+        refused = refusal(reply, session.provider, session.settings.reasoning)
+        if refused is not None:
+            # Cut off, filtered or empty: never an edit. The provider answered, so the state
+            # (key, quota, reachability) is unchanged.
+            host.notices.provider_failed(refused, automatic=False)
+            return None
         host.notices.provider_ok(session.provider, f"Kestrel: {session.provider} answered.")
         current = session.documents.get(data.uri)
         if current is None or current.version != data.version:
             self._changed_notice(data.uri)
             return None
-        new_text = replacement_for(reply, original)
+        new_text = replacement_for(reply.text, original)
         edit_range = types.Range(
             start=types.Position(start[0], 0),
             end=types.Position(end[0], document.units(end[0], end[1])),

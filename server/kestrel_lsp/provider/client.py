@@ -23,6 +23,7 @@ from kestrel_lsp.provider.errors import (
     AuthRejectedError,
     MissingKeyError,
     ProviderError,
+    ProviderReportedError,
     ProviderResponseError,
     ProviderUnavailableError,
     QuotaExhaustedError,
@@ -39,17 +40,22 @@ from kestrel_lsp.provider.policy import (
     decide,
     is_quota_exhausted,
     provider_message,
+    server_said,
+    shorten,
 )
 from kestrel_lsp.provider.presets import Preset, origin_of
-from kestrel_lsp.provider.routing import proxy_origin
-from kestrel_lsp.provider.wire import (
-    ChatPrompt,
-    FimPrompt,
+from kestrel_lsp.provider.replies import (
+    Reply,
+    ReportedError,
     StreamDecoder,
-    StreamErrorEvent,
     UnreadableReply,
-    WireRequest,
+    feed_all,
+    looks_like_event_stream,
+    parse_json,
+    sse_events,
 )
+from kestrel_lsp.provider.routing import proxy_origin
+from kestrel_lsp.provider.wire import ChatPrompt, FimPrompt, Reasoning, WireRequest
 from kestrel_lsp.secrets import SECRETS, redact_provider_text
 
 Sleep = Callable[[float], Awaitable[Any]]
@@ -63,6 +69,7 @@ class ProviderConfig:
     model: str
     key: str | None = field(repr=False)
     retry: RetrySettings = field(default_factory=RetrySettings)
+    reasoning: Reasoning = "off"
 
     @property
     def provider(self) -> str:
@@ -74,7 +81,7 @@ class _Exchange:
     """A request and how to read its reply: `parse` a whole JSON body, `decoder` a stream."""
 
     request: WireRequest
-    parse: Callable[[Any], str]
+    parse: Callable[[Any], Reply]
     decoder: Callable[[], StreamDecoder]
 
 
@@ -88,6 +95,7 @@ class _Failure(Exception):
     network: BaseException | None = None
     stream_cut: bool = False
     via_proxy: str | None = None
+    reported: str | None = None  # the provider's message from an error inside the reply
 
 
 @dataclass
@@ -141,11 +149,20 @@ class ProviderClient:
 
     async def chat(
         self, prompt: ChatPrompt, *, stream: bool = True, retry_budget_s: float | None = None
-    ) -> str:
+    ) -> Reply:
+        """The model's reply. An unfinished or empty reply is returned, not raised: what it
+        means (no edit, a shorter completion) is the caller's to decide."""
         cfg = self.config
+        profile, reasoning = cfg.preset.profile, cfg.reasoning
         if cfg.preset.wire == "anthropic":
             request = wire_anthropic.messages_request(
-                cfg.base_url, cfg.model, prompt, key=cfg.key, stream=stream
+                cfg.base_url,
+                cfg.model,
+                prompt,
+                key=cfg.key,
+                stream=stream,
+                profile=profile,
+                reasoning=reasoning,
             )
             return await self._operation(
                 _Exchange(
@@ -162,13 +179,15 @@ class ProviderClient:
             auth=cfg.preset.auth_header,
             key=cfg.key,
             stream=stream,
+            profile=profile,
+            reasoning=reasoning,
         )
         return await self._operation(
             _Exchange(request, wire_openai.parse_chat_reply, wire_openai.ChatStreamDecoder),
             retry_budget_s,
         )
 
-    async def fill_in_middle(self, prompt: FimPrompt, *, retry_budget_s: float | None) -> str:
+    async def fill_in_middle(self, prompt: FimPrompt, *, retry_budget_s: float | None) -> Reply:
         cfg = self.config
         request = wire_openai.fim_request(
             cfg.base_url, cfg.model, prompt, auth=cfg.preset.auth_header, key=cfg.key
@@ -188,7 +207,7 @@ class ProviderClient:
 
     # -- one operation ---------------------------------------------------------------------
 
-    async def _operation(self, exchange: _Exchange, retry_budget_s: float | None) -> str:
+    async def _operation(self, exchange: _Exchange, retry_budget_s: float | None) -> Reply:
         if self.config.preset.needs_key and not self.config.key:
             raise MissingKeyError(self.config.provider, self.config.preset.key_variable)
         auth = self.auth
@@ -205,7 +224,7 @@ class ProviderClient:
                 raise self._copy(outcome.error)
         return await self._attempts(exchange, retry_budget_s)
 
-    async def _attempts(self, exchange: _Exchange, retry_budget_s: float | None) -> str:
+    async def _attempts(self, exchange: _Exchange, retry_budget_s: float | None) -> Reply:
         auth = self.auth
         state = _Attempts()
         client = self._pooled()
@@ -213,7 +232,7 @@ class ProviderClient:
         try:
             while True:
                 try:
-                    text = await self._send_on(client, exchange)
+                    reply = await self._send_on(client, exchange)
                 except _Failure as failure:
                     if failure.status in AUTH_STATUSES:
                         client = await self._after_auth_failure(failure, state, epoch_at_send)
@@ -226,7 +245,7 @@ class ProviderClient:
                     self._renew_pool()
                     auth.end_recovery(RecoveryOutcome(ok=True))
                 auth.succeeded()
-                return text
+                return reply
         except BaseException as exc:
             if state.leading:
                 error = exc if isinstance(exc, ProviderError) else None
@@ -244,7 +263,11 @@ class ProviderClient:
             raise MissingKeyError(self.config.provider, self.config.preset.key_variable)
         if not auth.known_good:
             error = AuthRejectedError(
-                self.config.provider, failure.status, had_worked=False, retries=0
+                self.config.provider,
+                failure.status,
+                had_worked=False,
+                retries=0,
+                server_said=self._said(failure.body),
             )
             auth.rejected_never_worked(error)
             raise error
@@ -263,6 +286,7 @@ class ProviderClient:
                         failure.status,
                         had_worked=True,
                         retries=self.config.retry.max_auth_retries,
+                        server_said=self._said(failure.body),
                     )
                 state.replayed_after_recovery = True
                 return self._pooled()
@@ -284,6 +308,7 @@ class ProviderClient:
                 failure.status,
                 had_worked=True,
                 retries=state.auth_retries,
+                server_said=self._said(failure.body),
             )
         await self._sleep(decision.delay_s)
         state.retries += 1
@@ -297,7 +322,8 @@ class ProviderClient:
     ) -> httpx.AsyncClient:
         provider = self.config.provider
         status = failure.status
-        if status is not None and is_quota_exhausted(status, failure.body):
+        markers = self.config.preset.profile.quota_markers
+        if status is not None and is_quota_exhausted(status, failure.body, markers):
             raise QuotaExhaustedError(provider, status, self._message(failure.body))
         if status is not None and 300 <= status < 400:
             target = failure.headers.get("location", "")
@@ -350,15 +376,13 @@ class ProviderClient:
             return self._unreachable(failure.network, failure.via_proxy)
         if failure.status == 429:
             return RateLimitedError(provider, retries=non_auth_retries, wait_s=decision.wait_s)
-        if failure.status == 529 and not failure.body:
-            return ProviderResponseError(
-                provider, 529, "overloaded (an error event in the stream); try again shortly."
-            )
+        if failure.reported is not None:
+            return ProviderReportedError(provider, failure.reported)
         return ProviderResponseError(provider, failure.status, self._message(failure.body))
 
     # -- one attempt ------------------------------------------------------------------------
 
-    async def _send(self, client: httpx.AsyncClient, exchange: _Exchange) -> str:
+    async def _send(self, client: httpx.AsyncClient, exchange: _Exchange) -> Reply:
         request = exchange.request
         try:
             via = usable_proxy_for(request.url, self._http.settings)
@@ -368,18 +392,16 @@ class ProviderClient:
                 )
                 if response.status_code != 200:
                     raise self._status_failure(response, response.text, via)
-                try:
-                    data = response.json()
-                except ValueError:
-                    raise self._unreadable("the reply is not JSON") from None
-                return self._parsed(exchange.parse, data)
+                return self._whole_body(
+                    exchange, response.headers.get("content-type", ""), response.text
+                )
             async with client.stream(
                 "POST", request.url, json=request.body, headers=request.headers
             ) as response:
                 if response.status_code != 200:
                     body = (await response.aread()).decode("utf-8", "replace")
                     raise self._status_failure(response, body, via)
-                return await self._read_stream(response, exchange.decoder())
+                return await self._read_stream(response, exchange)
         except NetworkSetupError as exc:
             raise self._unreachable(exc, None) from None
         except httpx.ProxyError as exc:
@@ -393,43 +415,74 @@ class ProviderClient:
         origin = origin_of(self.config.base_url)
         return ProviderUnavailableError(self.config.provider, origin, describe(exc, via))
 
-    async def _read_stream(self, response: httpx.Response, decoder: StreamDecoder) -> str:
+    def _whole_body(self, exchange: _Exchange, content_type: str, body: str) -> Reply:
+        """A complete 200 body, read by what it is: JSON (even where a stream was asked for,
+        as some gateways and mocks answer) or an event stream (even where JSON was asked)."""
+        if "text/event-stream" in content_type or looks_like_event_stream(body):
+            decoder = exchange.decoder()
+            try:
+                events = feed_all(decoder, sse_events(body))
+            except ReportedError as exc:
+                raise self._reported(exc, any_output=bool(decoder.reply().text)) from None
+            except UnreadableReply as exc:
+                raise self._unreadable(str(exc)) from None
+            return self._stream_end(decoder, events, complete_body=bool(body.strip()))
+        data = parse_json(body)
+        if data is None:
+            kind = content_type.split(";")[0].strip() or "no type"
+            raise self._unreadable(f"expected JSON or an event stream, got {kind}")
+        try:
+            return exchange.parse(data)
+        except ReportedError as exc:
+            raise self._reported(exc, any_output=False) from None
+        except UnreadableReply as exc:
+            raise self._unreadable(str(exc)) from None
+
+    async def _read_stream(self, response: httpx.Response, exchange: _Exchange) -> Reply:
         content_type = response.headers.get("content-type", "")
         if "text/event-stream" not in content_type:
-            await response.aread()
-            raise self._unreadable(f"expected an event stream, got {content_type or 'no type'}")
-        pieces: list[str] = []
+            body = (await response.aread()).decode("utf-8", "replace")
+            return self._whole_body(exchange, content_type, body)
+        decoder = exchange.decoder()
+        output = False
         events = 0
         try:
             async for event in EventSource(response).aiter_sse():
                 events += 1
                 if decoder.done:
                     continue  # drain to the end so the connection returns to the pool
-                pieces.append(decoder.feed(event.event, event.data))
-        except StreamErrorEvent:
-            if any(pieces):
-                raise StreamInterruptedError(self.config.provider) from None
-            raise _Failure(status=529) from None
+                output = bool(decoder.feed(event.event, event.data)) or output
+        except ReportedError as exc:
+            raise self._reported(exc, any_output=output) from None
         except UnreadableReply as exc:
             raise self._unreadable(str(exc)) from None
         except httpx.TransportError as exc:
-            if any(pieces):
+            if output:
                 raise StreamInterruptedError(self.config.provider) from None
             raise _Failure(status=None, network=exc, stream_cut=True) from None
+        complete_body = events == 0 and response.num_bytes_downloaded > 0
+        if not decoder.done and output:
+            raise StreamInterruptedError(self.config.provider)
+        return self._stream_end(decoder, events, complete_body=complete_body)
+
+    def _stream_end(self, decoder: StreamDecoder, events: int, *, complete_body: bool) -> Reply:
+        """The reply of a stream that was read to its end (or as far as it went)."""
         if not decoder.done:
-            if any(pieces):
+            if decoder.reply().text:
                 raise StreamInterruptedError(self.config.provider)
-            if events == 0 and response.num_bytes_downloaded > 0:
+            if events == 0 and complete_body:
                 # A complete body with no event in it is garbage, not a cut: not retried.
                 raise self._unreadable("the event stream has no events")
             raise _Failure(status=None, stream_cut=True)
-        return "".join(pieces)
+        return decoder.reply()
 
-    def _parsed(self, parse: Callable[[Any], str], data: Any) -> str:
-        try:
-            return parse(data)
-        except UnreadableReply as exc:
-            raise self._unreadable(str(exc)) from None
+    def _reported(self, exc: ReportedError, *, any_output: bool) -> Exception:
+        """An error the provider sent inside its reply: retried like a 529 before any output;
+        after output, the operation ends with the provider's own message."""
+        message = redact_provider_text(shorten(exc.message))
+        if any_output:
+            return ProviderReportedError(self.config.provider, message)
+        return _Failure(status=529, reported=message)
 
     def _unreadable(self, why: str) -> ProviderResponseError:
         return ProviderResponseError(
@@ -461,7 +514,7 @@ class ProviderClient:
         else:
             self._close_soon(old)
 
-    async def _send_on(self, client: httpx.AsyncClient, exchange: _Exchange) -> str:
+    async def _send_on(self, client: httpx.AsyncClient, exchange: _Exchange) -> Reply:
         """One attempt on `client`. A client that is not the pool (a retry's own connection,
         a retired pool) is closed when the last attempt using it ends, however it ends."""
         self._leases[client] = self._leases.get(client, 0) + 1
@@ -483,6 +536,9 @@ class ProviderClient:
 
     def _message(self, body: str) -> str:
         return redact_provider_text(provider_message(body))
+
+    def _said(self, body: str) -> str:
+        return redact_provider_text(server_said(body))
 
     @staticmethod
     def _copy(error: BaseException) -> ProviderError:
