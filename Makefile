@@ -3,14 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The LiteLLM gateway the tests run, in a virtualenv of its own so its pins never meet Kestrel's.
+GATEWAY_VENV := .venv-gateway
+GATEWAY_REQUIREMENTS := tests/support/gateway/requirements.txt
+GATEWAY_STAMP := $(GATEWAY_VENV)/.installed
 
-.PHONY: run run-cli test setup lint lint-ts pytest screenshots clean bench soak
+.PHONY: run run-cli test setup lint lint-ts generate pytest screenshots clean bench soak gateway
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
+
+$(GATEWAY_STAMP): $(GATEWAY_REQUIREMENTS)
+	$(PYTHON) -m venv $(GATEWAY_VENV)
+	$(GATEWAY_VENV)/bin/python -m pip install -q -r $(GATEWAY_REQUIREMENTS)
+	touch $(GATEWAY_STAMP)
+
+gateway: $(GATEWAY_STAMP)
 
 setup: $(STAMP)
 	bash scripts/install-system-deps.sh
@@ -29,12 +40,18 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/mypy
 
-lint-ts:
-	cd client-extension && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test
+# The extension's provider table and setting defaults are generated from the server's own;
+# lint-ts fails when they drift (`make generate` rewrites them).
+generate: $(STAMP)
+	$(PY) client-extension/scripts/generate_settings.py
+
+lint-ts: $(STAMP)
+	$(PY) client-extension/scripts/generate_settings.py --check
+	cd client-extension && npm ci --no-audit --no-fund --loglevel=error && npm run lint && npm test
 
 # Test runs keep their screenshots out of the tree; `make screenshots` refreshes docs/screenshots.
-pytest: $(STAMP)
-	KESTREL_SCREENSHOT_DIR=$${KESTREL_SCREENSHOT_DIR:-build/screenshots} $(VENV)/bin/pytest -q -rs
+pytest: $(STAMP) $(GATEWAY_STAMP)
+	KESTREL_GATEWAY_VENV=$(GATEWAY_VENV) KESTREL_SCREENSHOT_DIR=$${KESTREL_SCREENSHOT_DIR:-build/screenshots} $(VENV)/bin/pytest -q -rs
 
 screenshots: setup
 	KESTREL_SCREENSHOT_DIR=docs/screenshots $(VENV)/bin/pytest -q -m vscode
@@ -49,4 +66,4 @@ soak: setup
 	$(PY) bench/soak.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(GATEWAY_VENV) build *.egg-info

@@ -58,3 +58,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("Kestrel reliability")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The VS Code tests run last. They drive Chromium through playwright's sync API, whose
+    event loop stays running in this thread while the browser is open; an asyncio test after
+    them could not start its own loop ("Runner.run() cannot be called from a running event
+    loop"). A stable sort keeps every other test in its collected order."""
+    items.sort(key=lambda item: item.get_closest_marker("vscode") is not None)

@@ -5,20 +5,9 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { extensionDir, pickPython, repoRoot } from "./python.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const extensionDir = path.resolve(here, "..");
-const repoRoot = path.resolve(extensionDir, "..");
 const libs = path.join(extensionDir, "bundled", "libs");
-
-function pickPython() {
-  if (process.env.KESTREL_BUNDLE_PYTHON) {
-    return process.env.KESTREL_BUNDLE_PYTHON;
-  }
-  const venv = path.join(repoRoot, ".venv", "bin", "python");
-  return fs.existsSync(venv) ? venv : "python3";
-}
 
 const python = pickPython();
 const pip = (args) =>

@@ -2,31 +2,34 @@
 // import of "vscode", so node's test runner can check them.
 
 /** `kestrel/status` params (SPEC, Notices and status). */
-export type KestrelState =
-  | "ok"
-  | "missingKey"
-  | "rejectedKey"
-  | "quotaExhausted"
-  | "rateLimited"
-  | "unreachable";
+export type KestrelState = "ok" | "missingKey" | "rejectedKey" | "quotaExhausted" | "rateLimited" | "unreachable";
 
 export interface KestrelStatus {
-  state: KestrelState | string;
+  /** A KestrelState, or a state a newer server knows. */
+  state: string;
   provider?: string;
   message?: string;
 }
 
 export const STATUS_NOTIFICATION = "kestrel/status";
 
-export const MISSING_KEY_PREFIX = "Kestrel: API key is missing or unset for ";
-const REJECTED_KEY = /^Kestrel: \S+ rejected your API key\b/;
-
-/** The two notices that get a **Set API Key** button. */
-export function offersSetApiKey(message: string): boolean {
-  return message.startsWith(MISSING_KEY_PREFIX) || REJECTED_KEY.test(message);
-}
+/** `window/showMessage` types (LSP `MessageType`). */
+export const MessageType = { Error: 1, Warning: 2, Info: 3, Log: 4, Debug: 5 } as const;
 
 export const SET_API_KEY = "Set API Key";
+
+/** The states whose notice gets a **Set API Key** button. */
+const KEY_STATES: ReadonlySet<string> = new Set<KestrelState>(["missingKey", "rejectedKey"]);
+
+/**
+ * Whether a notice gets the **Set API Key** button: it is the notice of a missing or rejected
+ * key. The server sends `kestrel/status` (state and that notice's text) before the notice itself,
+ * so `status` is the latest status when the notice arrives; a different notice shown while the
+ * key is missing (a settings error, say) gets no button.
+ */
+export function offersSetApiKey(message: string, status: KestrelStatus | undefined): boolean {
+  return status !== undefined && KEY_STATES.has(status.state) && status.message === message;
+}
 
 export type Severity = "ok" | "warning" | "error" | "busy";
 
@@ -101,52 +104,22 @@ export function secretKeyName(provider: string): string {
 }
 
 /**
- * The text of a `kestrel.checkSetup` report for the output channel: the JSON first, then one
- * line per step (last, so they are what a revealed channel shows):
- * `{ok, summary, steps: [{id, title, status: "pass"|"fail"|"skip", detail, fix}], ...}`.
+ * The output channel's text for a `kestrel.checkSetup` result: the JSON report, then the text the
+ * server rendered for people (its `text` field: the summary and one ✓/✗/– line per step), last so
+ * it is what a revealed channel shows.
  */
-export function formatSetupReport(report: unknown): string {
-  const lines: string[] = ["Kestrel: Check Setup report (JSON):", JSON.stringify(report, null, 2) ?? "null", ""];
+export function setupReportText(report: unknown): string {
+  const rendered =
+    report && typeof report === "object" && typeof (report as { text?: unknown }).text === "string"
+      ? (report as { text: string }).text
+      : undefined;
+  const json = rendered === undefined ? report : { ...(report as object), text: undefined };
+  const lines = ["Kestrel: Check Setup report (JSON):", JSON.stringify(json, null, 2) ?? "null", ""];
   lines.push("Kestrel: Check Setup");
-  if (report && typeof report === "object" && typeof (report as { summary?: unknown }).summary === "string") {
-    lines.push(`  ${(report as { summary: string }).summary}`);
-  }
-  for (const step of extractSteps(report)) {
-    const mark = step.ok === true ? "✓" : step.ok === false ? "✗" : "–";
-    const name = String(step.title ?? step.name ?? step.id ?? "step");
-    const detail = step.detail ?? step.message ?? step.status ?? "";
-    lines.push(`  ${mark} ${name}${detail ? `: ${String(detail)}` : ""}`);
-    if (step.ok === false && step.fix) {
-      lines.push(`      fix: ${String(step.fix)}`);
-    }
-  }
+  lines.push(
+    ...(rendered ?? "The server's report carries no text; the JSON above is all of it.")
+      .split("\n")
+      .map((line) => `  ${line}`),
+  );
   return lines.join("\n");
-}
-
-type Step = Record<string, unknown> & { ok?: unknown; fix?: unknown };
-
-function extractSteps(report: unknown): Step[] {
-  if (!report || typeof report !== "object") {
-    return [];
-  }
-  const candidate = (report as Record<string, unknown>).steps;
-  if (!Array.isArray(candidate)) {
-    return [];
-  }
-  return candidate
-    .filter((s): s is Record<string, unknown> => !!s && typeof s === "object")
-    .map((s) => {
-      const ok = "ok" in s ? s.ok : "passed" in s ? s.passed : statusToOk(s.status);
-      return { ...s, ok };
-    });
-}
-
-function statusToOk(status: unknown): boolean | undefined {
-  if (status === "ok" || status === "pass" || status === "passed" || status === "✓") {
-    return true;
-  }
-  if (status === "fail" || status === "failed" || status === "error" || status === "✗") {
-    return false;
-  }
-  return undefined;
 }

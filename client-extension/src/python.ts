@@ -1,7 +1,8 @@
 // Find a Python 3.10+ interpreter to run the bundled server: the `kestrel.interpreter` setting,
 // else the Python extension's selected interpreter (when it is installed), else `python3` on PATH.
 import { execFile } from "node:child_process";
-import * as vscode from "vscode";
+import type { LogOutputChannel, Uri } from "vscode";
+import type { VsCodeApi } from "./vscodeapi";
 
 export const MIN_PYTHON: readonly [number, number] = [3, 10];
 
@@ -18,15 +19,15 @@ export class NoInterpreterError extends Error {}
 
 interface PythonExtensionApi {
   environments?: {
-    getActiveEnvironmentPath(resource?: vscode.Uri): { path: string };
+    getActiveEnvironmentPath(resource?: Uri): { path: string };
     resolveEnvironment(env: { path: string } | string): Promise<
-      { executable: { uri?: vscode.Uri } } | undefined
+      { executable: { uri?: Uri } } | undefined
     >;
   };
   environment?: {
-    getActiveEnvironmentPath(resource?: vscode.Uri): { path: string };
+    getActiveEnvironmentPath(resource?: Uri): { path: string };
     resolveEnvironment(env: { path: string } | string): Promise<
-      { executable: { uri?: vscode.Uri } } | undefined
+      { executable: { uri?: Uri } } | undefined
     >;
   };
 }
@@ -57,19 +58,14 @@ export function isSupported(version: string): boolean {
   return major > MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor >= MIN_PYTHON[1]);
 }
 
-async function fromPythonExtension(log: vscode.LogOutputChannel): Promise<string | undefined> {
-  const extension = vscode.extensions.getExtension<PythonExtensionApi>("ms-python.python");
-  if (!extension) {
-    return undefined;
-  }
+async function fromPythonExtension(api: VsCodeApi, log: LogOutputChannel): Promise<string | undefined> {
   try {
-    const api = extension.isActive ? extension.exports : await extension.activate();
-    const envs = api?.environments ?? api?.environment;
+    const python = await api.extensionApi<PythonExtensionApi>("ms-python.python");
+    const envs = python?.environments ?? python?.environment;
     if (!envs) {
       return undefined;
     }
-    const resource = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const env = await envs.resolveEnvironment(envs.getActiveEnvironmentPath(resource));
+    const env = await envs.resolveEnvironment(envs.getActiveEnvironmentPath(api.workspaceFolder()));
     return env?.executable.uri?.fsPath;
   } catch (err) {
     log.warn(`Could not ask the Python extension for its interpreter: ${String(err)}`);
@@ -77,8 +73,8 @@ async function fromPythonExtension(log: vscode.LogOutputChannel): Promise<string
   }
 }
 
-function expand(value: string): string {
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? "";
+function expand(api: VsCodeApi, value: string): string {
+  const folder = api.workspaceFolder()?.fsPath ?? "";
   const home = process.env.HOME ?? process.env.USERPROFILE ?? "";
   return value
     .replace(/\$\{workspaceFolder\}/g, folder)
@@ -90,13 +86,17 @@ function expand(value: string): string {
  * Pick the interpreter. An explicit `kestrel.interpreter` is the only candidate (a wrong one is an
  * error, not silently replaced); otherwise the Python extension's choice, then `python3`, `python`.
  */
-export async function findInterpreter(log: vscode.LogOutputChannel): Promise<Interpreter> {
-  const configured = vscode.workspace.getConfiguration("kestrel").get<string | null>("interpreter");
+export async function findInterpreter(
+  api: VsCodeApi,
+  log: LogOutputChannel,
+  probe: (command: string) => Promise<{ version?: string; error?: string }> = probeVersion,
+): Promise<Interpreter> {
+  const configured = api.getConfiguration("kestrel").get<string | null>("interpreter");
   const candidates: { command: string; source: string }[] = [];
   if (typeof configured === "string" && configured.trim() !== "") {
-    candidates.push({ command: expand(configured.trim()), source: "the kestrel.interpreter setting" });
+    candidates.push({ command: expand(api, configured.trim()), source: "the kestrel.interpreter setting" });
   } else {
-    const fromExtension = await fromPythonExtension(log);
+    const fromExtension = await fromPythonExtension(api, log);
     if (fromExtension) {
       candidates.push({ command: fromExtension, source: "the Python extension's selected interpreter" });
     }
@@ -106,11 +106,11 @@ export async function findInterpreter(log: vscode.LogOutputChannel): Promise<Int
 
   const tried: string[] = [];
   for (const candidate of candidates) {
-    const probe = await probeVersion(candidate.command);
-    if (probe.version && isSupported(probe.version)) {
-      return { command: candidate.command, version: probe.version, source: candidate.source };
+    const result = await probe(candidate.command);
+    if (result.version && isSupported(result.version)) {
+      return { command: candidate.command, version: result.version, source: candidate.source };
     }
-    const why = probe.version ? `Python ${probe.version} is too old` : probe.error ?? "did not run";
+    const why = result.version ? `Python ${result.version} is too old` : (result.error ?? "did not run");
     tried.push(`${candidate.command} (${candidate.source}): ${why}`);
     log.warn(`Interpreter ${candidate.command} from ${candidate.source} not usable: ${why}`);
   }

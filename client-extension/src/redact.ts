@@ -63,8 +63,8 @@ export class Redactor {
   }
 }
 
-/** LogLevel.Trace and LogLevel.Info (numeric values of vscode.LogLevel). */
-const LOG_LEVEL_TRACE = 1 as LogLevel;
+/** vscode.LogLevel.Trace (a const enum value; no runtime import of "vscode" here). */
+export const LOG_LEVEL_TRACE = 1 as LogLevel;
 
 export interface TraceOverride {
   /** True when `kestrel.trace.server` asks for a trace, whatever the channel's own level. */
@@ -105,7 +105,12 @@ export class RedactingLogOutputChannel implements LogOutputChannel {
     return (listener, thisArgs, disposables) => {
       const a = inner(listener, thisArgs, disposables);
       const b = override(listener, thisArgs, disposables);
-      return { dispose: () => (a.dispose(), b.dispose()) };
+      return {
+        dispose: () => {
+          a.dispose();
+          b.dispose();
+        },
+      };
     };
   }
 

@@ -1,22 +1,24 @@
 // API keys live only in VS Code's SecretStorage, one per provider.
-import * as vscode from "vscode";
+import type { Disposable, SecretStorage } from "vscode";
+import { Emitter } from "./events";
 import { secretKeyName } from "./protocol";
 import type { Redactor } from "./redact";
+import type { VsCodeApi } from "./vscodeapi";
 
-export class KeyStore implements vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<string>();
-  private readonly subscription: vscode.Disposable;
+export class KeyStore implements Disposable {
+  private readonly emitter = new Emitter<string>();
+  private readonly subscription: Disposable;
   /** Fired with the provider whose key changed (in this window or another). */
   readonly onDidChange = this.emitter.event;
 
   constructor(
-    private readonly secrets: vscode.SecretStorage,
+    private readonly secrets: SecretStorage,
     private readonly redactor: Redactor,
   ) {
-    this.subscription = secrets.onDidChange((e) => {
+    this.subscription = secrets.onDidChange(async (e) => {
       const prefix = secretKeyName("");
       if (e.key.startsWith(prefix)) {
-        this.emitter.fire(e.key.slice(prefix.length));
+        await this.emitter.fire(e.key.slice(prefix.length));
       }
     });
   }
@@ -42,21 +44,20 @@ export class KeyStore implements vscode.Disposable {
   }
 }
 
+export const EMPTY_KEY_HINT = 'Enter a key. To remove the stored key, run "Kestrel: Clear API Key".';
+
 /**
  * The one password box of **Kestrel: Set API Key**. Returns the key, or undefined on Escape.
  * An empty entry is refused inside the box (it points to Clear API Key).
  */
-export async function promptForKey(provider: string): Promise<string | undefined> {
-  const value = await vscode.window.showInputBox({
+export async function promptForKey(api: VsCodeApi, provider: string): Promise<string | undefined> {
+  const value = await api.showInputBox({
     title: `Kestrel: API key for ${provider}`,
     prompt: `Paste your ${provider} API key. It is kept in VS Code's secret storage and sent only to the Kestrel server.`,
     placeHolder: `${provider} API key`,
     password: true,
     ignoreFocusOut: true,
-    validateInput: (text) =>
-      text.trim() === ""
-        ? 'Enter a key. To remove the stored key, run "Kestrel: Clear API Key".'
-        : undefined,
+    validateInput: (text) => (text.trim() === "" ? EMPTY_KEY_HINT : undefined),
   });
   if (value === undefined) {
     return undefined;

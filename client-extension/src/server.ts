@@ -1,64 +1,96 @@
-// The LanguageClient that runs the bundled Kestrel server: `<python> -m kestrel_lsp --stdio`
-// with PYTHONPATH = <extension>/bundled/libs.
+// The Kestrel server's lifecycle as the extension sees it: find Python, start the bundled server
+// (`<python> -m kestrel_lsp --stdio` with PYTHONPATH = <extension>/bundled/libs), hand it the
+// settings and the key, and route what it sends (notices, status, command results). The LSP
+// connection itself is behind `Connect` (languageclient.ts in the product, a stub in tests).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as vscode from "vscode";
-import {
-  DidChangeConfigurationNotification,
-  LanguageClient,
-  type LanguageClientOptions,
-  RevealOutputChannelOn,
-  type ServerOptions,
-  State,
-} from "vscode-languageclient/node";
-import { registerNoticeHandler } from "./notices";
-import { formatSetupReport, type KestrelStatus, STATUS_NOTIFICATION } from "./protocol";
+import type { Disposable, LogOutputChannel } from "vscode";
+import { showNotice } from "./notices";
+import { type KestrelStatus, setupReportText } from "./protocol";
 import { findInterpreter, type Interpreter, NoInterpreterError } from "./python";
-import type { Redactor, RedactingLogOutputChannel } from "./redact";
+import type { Redactor } from "./redact";
 import type { KeyStore } from "./secrets";
 import {
   configurationSection,
   effectiveProvider,
+  type Env,
   type KestrelServerSettings,
   readServerSettings,
 } from "./settings";
 import type { StatusBar } from "./status";
+import type { VsCodeApi } from "./vscodeapi";
 
-export const CLIENT_ID = "kestrel";
-export const CLIENT_NAME = "Kestrel";
 const SHOW_OUTPUT = "Show Output";
 
-/** The current `kestrel` settings as the server sees them (no key). */
-export function currentSettings(): KestrelServerSettings {
-  return readServerSettings(
-    vscode.workspace.getConfiguration("kestrel"),
-    vscode.workspace.getConfiguration("http"),
-    process.env,
-  );
+/** How to run the server process. */
+export interface ServerLaunch {
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Env;
+  log: LogOutputChannel;
 }
 
-/** The provider whose key the server needs (the setting, else KESTREL_PROVIDER, else deepseek). */
-export function currentProvider(): string {
-  return effectiveProvider(vscode.workspace.getConfiguration("kestrel"), process.env);
+/** What the connection asks of the extension, and tells it. */
+export interface ServerHooks {
+  /** `initializationOptions`, read at every (re)start: the settings and the current key. */
+  initializationOptions(): Record<string, unknown>;
+  /** The answer to `workspace/configuration` for a section "kestrel" or "kestrel.x.y". */
+  configuration(section: string): unknown;
+  notice(type: number, message: string): void;
+  status(status: KestrelStatus): void;
+  /** The result of a server command run through VS Code (`kestrel.checkSetup`). */
+  commandResult(command: string, result: unknown): void;
+  stateChanged(state: "starting" | "stopped"): void;
 }
 
-export class KestrelServer implements vscode.Disposable {
-  private client: LanguageClient | undefined;
-  private clientDisposables: vscode.Disposable[] = [];
+export interface Connection {
+  readonly state: "starting" | "running" | "stopped";
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** `workspace/didChangeConfiguration` with `{settings: {kestrel}}`. */
+  sendSettings(kestrel: Record<string, unknown>): Promise<void>;
+}
+
+export type Connect = (launch: ServerLaunch, hooks: ServerHooks) => Connection;
+
+export interface ServerDeps {
+  api: VsCodeApi;
+  log: LogOutputChannel;
+  redactor: Redactor;
+  keys: KeyStore;
+  status: StatusBar;
+  extensionPath: string;
+  env: Env;
+  connect: Connect;
+  findInterpreter?: (api: VsCodeApi, log: LogOutputChannel) => Promise<Interpreter>;
+}
+
+export class KestrelServer implements Disposable {
+  private connection: Connection | undefined;
   /** The key the server has (or will get in initializationOptions); null when none. */
   private apiKey: string | null = null;
   private lifecycle: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly context: vscode.ExtensionContext,
-    private readonly log: RedactingLogOutputChannel,
-    private readonly redactor: Redactor,
-    private readonly keys: KeyStore,
-    private readonly status: StatusBar,
-  ) {}
+  constructor(private readonly deps: ServerDeps) {}
+
+  /** The current `kestrel` settings as the server sees them (no key). */
+  settings(): KestrelServerSettings {
+    const { api, env } = this.deps;
+    return readServerSettings(api.getConfiguration("kestrel"), api.getConfiguration("http"), env);
+  }
+
+  /** The provider whose key the server needs (the setting, else KESTREL_PROVIDER, else the default). */
+  provider(): string {
+    return effectiveProvider(this.deps.api.getConfiguration("kestrel"), this.deps.env);
+  }
 
   get isRunning(): boolean {
-    return this.client?.state === State.Running;
+    return this.connection?.state === "running";
+  }
+
+  get currentKey(): string | null {
+    return this.apiKey;
   }
 
   start(): Promise<void> {
@@ -79,13 +111,13 @@ export class KestrelServer implements vscode.Disposable {
   /** Send a new key (null: cleared) without restarting: `{settings: {kestrel: {apiKey}}}`. */
   async sendApiKey(key: string | null): Promise<void> {
     this.apiKey = key;
-    this.redactor.add(key);
+    this.deps.redactor.add(key);
     await this.notify({ apiKey: key });
   }
 
   /** Send the whole `kestrel` object; with `withKey`, the current key too (provider changes). */
   async sendSettings(withKey: boolean): Promise<void> {
-    const kestrel: Record<string, unknown> = { ...currentSettings() };
+    const kestrel: Record<string, unknown> = { ...this.settings() };
     if (withKey) {
       kestrel.apiKey = this.apiKey;
     }
@@ -94,26 +126,22 @@ export class KestrelServer implements vscode.Disposable {
 
   /** Reload the stored key for the configured provider into memory. */
   async loadKey(provider: string): Promise<string | null> {
-    this.apiKey = (await this.keys.get(provider)) ?? null;
-    return this.apiKey;
-  }
-
-  get currentKey(): string | null {
+    this.apiKey = (await this.deps.keys.get(provider)) ?? null;
     return this.apiKey;
   }
 
   private async notify(kestrel: Record<string, unknown>): Promise<void> {
-    const client = this.client;
-    if (!client) {
+    const connection = this.connection;
+    if (!connection) {
       return; // Not started: the next start sends it in initializationOptions.
     }
-    if (client.state === State.Starting) {
+    if (connection.state === "starting") {
       await this.lifecycle;
     }
-    if (client.state !== State.Running) {
+    if (connection.state !== "running") {
       return;
     }
-    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { kestrel } });
+    await connection.sendSettings(kestrel);
   }
 
   private serialize(task: () => Promise<void>): Promise<void> {
@@ -122,118 +150,77 @@ export class KestrelServer implements vscode.Disposable {
     return next;
   }
 
+  private showStartError(message: string): void {
+    const { api, log, status } = this.deps;
+    log.error(message);
+    status.stopped(message);
+    void api.showMessage("error", message, SHOW_OUTPUT).then((choice) => {
+      if (choice === SHOW_OUTPUT) {
+        log.show();
+      }
+    });
+  }
+
   private async doStart(): Promise<void> {
-    this.status.starting();
+    const { api, log, redactor, status } = this.deps;
+    status.starting();
     let interpreter: Interpreter;
     try {
-      interpreter = await findInterpreter(this.log);
+      interpreter = await (this.deps.findInterpreter ?? findInterpreter)(api, log);
     } catch (err) {
-      const message = err instanceof NoInterpreterError ? err.message : `Kestrel: ${String(err)}`;
-      this.log.error(message);
-      this.status.stopped(message);
-      void vscode.window.showErrorMessage(message, SHOW_OUTPUT).then((choice) => {
-        if (choice === SHOW_OUTPUT) {
-          this.log.show();
-        }
-      });
+      this.showStartError(err instanceof NoInterpreterError ? err.message : `Kestrel: ${String(err)}`);
       return;
     }
 
-    const libs = path.join(this.context.extensionPath, "bundled", "libs");
+    const libs = path.join(this.deps.extensionPath, "bundled", "libs");
     if (!fs.existsSync(path.join(libs, "kestrel_lsp"))) {
-      this.log.warn(`${libs} has no kestrel_lsp: using whatever "import kestrel_lsp" finds.`);
+      log.warn(`${libs} has no kestrel_lsp: using whatever "import kestrel_lsp" finds.`);
     }
-    this.log.info(`Starting the Kestrel server with ${interpreter.command} (Python ${interpreter.version}, ${interpreter.source}).`);
+    log.info(`Starting the Kestrel server with ${interpreter.command} (Python ${interpreter.version}, ${interpreter.source}).`);
 
-    const settings = currentSettings();
-    await this.loadKey(settings.provider);
-
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PYTHONPATH: [libs, process.env.PYTHONPATH].filter((p) => !!p).join(path.delimiter),
+    await this.loadKey(this.provider());
+    const env: Env = {
+      ...this.deps.env,
+      PYTHONPATH: [libs, this.deps.env.PYTHONPATH].filter((p) => !!p).join(path.delimiter),
       PYTHONUNBUFFERED: "1",
       PYTHONIOENCODING: "utf-8",
     };
-    const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.context.extensionPath;
-    const serverOptions: ServerOptions = {
+    const launch: ServerLaunch = {
       command: interpreter.command,
       args: ["-m", "kestrel_lsp", "--stdio"],
-      options: { cwd, env },
+      cwd: api.workspaceFolder()?.fsPath ?? this.deps.extensionPath,
+      env,
+      log,
     };
-
-    const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
-      outputChannel: this.log,
-      traceOutputChannel: this.log,
-      revealOutputChannelOn: RevealOutputChannelOn.Never,
+    const connection = this.deps.connect(launch, {
       // A function: a restart after a crash sends the key current at that time.
       initializationOptions: () => this.initializationOptions(),
-      middleware: {
-        workspace: {
-          // `workspace/configuration` answers the nested `kestrel` object, never the key.
-          configuration: (params, token, next) => {
-            const ours = params.items.map((item) =>
-              item.section === "kestrel" || item.section?.startsWith("kestrel.") === true,
-            );
-            if (!ours.some((x) => x)) {
-              return next(params, token);
-            }
-            const settingsNow = currentSettings();
-            return Promise.resolve(next(params, token)).then((theirs) =>
-              params.items.map((item, i) =>
-                ours[i] && item.section
-                  ? configurationSection(settingsNow, item.section)
-                  : Array.isArray(theirs)
-                    ? theirs[i]
-                    : null,
-              ),
-            );
-          },
-        },
-        // kestrel.checkSetup is registered by vscode-languageclient (a server command); the
-        // extension only shows the report it returns.
-        executeCommand: async (command, args, next) => {
-          const result = await next(command, args);
-          if (command === "kestrel.checkSetup") {
-            this.log.info(formatSetupReport(result));
-            this.log.show(true);
-          }
-          return result;
-        },
+      // Never the key: VS Code's `workspace/configuration` answer is the nested `kestrel` object.
+      configuration: (section) => configurationSection(this.settings(), section),
+      notice: (type, message) => showNotice(api, log, redactor, type, message, status.current),
+      status: (params) => status.update(params),
+      commandResult: (command, result) => {
+        if (command === "kestrel.checkSetup") {
+          log.info(setupReportText(result));
+          log.show(true);
+        }
       },
-    };
-
-    const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
-    this.client = client;
-    this.clientDisposables = [
-      // Registered before start(): replaces the client's own window/showMessage handler.
-      registerNoticeHandler(client, this.log, this.redactor),
-      client.onNotification(STATUS_NOTIFICATION, (params: KestrelStatus) => this.status.update(params)),
-      client.onDidChangeState((e) => {
-        if (e.newState === State.Stopped) {
-          this.status.stopped("Kestrel's server is not running.");
-        } else if (e.newState === State.Starting) {
-          this.status.starting();
-        }
-      }),
-    ];
+      stateChanged: (state) =>
+        state === "starting" ? status.starting() : status.stopped("Kestrel's server is not running."),
+    });
+    this.connection = connection;
     try {
-      await client.start();
-      this.log.info("Kestrel server started.");
+      await connection.start();
+      log.info("Kestrel server started.");
     } catch (err) {
-      const message = `Kestrel: the language server did not start: ${this.redactor.redactValue(err instanceof Error ? err.message : err)}`;
-      this.log.error(message);
-      this.status.stopped(message);
-      void vscode.window.showErrorMessage(message, SHOW_OUTPUT).then((choice) => {
-        if (choice === SHOW_OUTPUT) {
-          this.log.show();
-        }
-      });
+      this.showStartError(
+        `Kestrel: the language server did not start: ${redactor.redactValue(err instanceof Error ? err.message : err)}`,
+      );
     }
   }
 
   private initializationOptions(): Record<string, unknown> {
-    const options: Record<string, unknown> = { ...currentSettings() };
+    const options: Record<string, unknown> = { ...this.settings() };
     if (this.apiKey) {
       options.apiKey = this.apiKey;
     }
@@ -241,21 +228,15 @@ export class KestrelServer implements vscode.Disposable {
   }
 
   private async doStop(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    for (const d of this.clientDisposables) {
-      d.dispose();
+    const connection = this.connection;
+    this.connection = undefined;
+    if (!connection) {
+      return;
     }
-    this.clientDisposables = [];
-    if (client) {
-      try {
-        if (client.state !== State.Stopped) {
-          await client.stop(5000);
-        }
-      } catch (err) {
-        this.log.warn(`Stopping the Kestrel server: ${this.redactor.redactValue(err)}`);
-      }
-      await client.dispose().catch(() => undefined);
+    try {
+      await connection.stop();
+    } catch (err) {
+      this.deps.log.warn(`Stopping the Kestrel server: ${this.deps.redactor.redactValue(err)}`);
     }
   }
 

@@ -1,67 +1,45 @@
 // The `kestrel` settings object the server receives: nested camelCase, never an API key.
-// Only type imports from "vscode": the readers are passed in, so tests can fake them.
-import type { WorkspaceConfiguration } from "vscode";
+// Which settings there are, their defaults and the providers come from the server itself
+// (src/generated/server.ts, written by scripts/generate_settings.py).
+import {
+  DEFAULT_PROVIDER,
+  ENVIRONMENT,
+  type KestrelServerSettings,
+  PRESETS,
+  type ProviderId,
+  SERVER_SETTINGS,
+  type SettingSpec,
+} from "./generated/server";
+import type { ConfigReader } from "./vscodeapi";
 
-export const PROVIDERS = [
-  "deepseek",
-  "openai",
-  "anthropic",
-  "mimo",
-  "minimax",
-  "ollama",
-  "openai-compatible",
-] as const;
+export type { KestrelServerSettings } from "./generated/server";
 
-/** Default base URLs (SPEC, provider presets); used only to name the host for proxyStrictSSL. */
-export const DEFAULT_BASE_URLS: Record<string, string> = {
-  deepseek: "https://api.deepseek.com",
-  mimo: "https://api.xiaomimimo.com/v1",
-  minimax: "https://api.minimax.io/v1",
-  openai: "https://api.openai.com/v1",
-  anthropic: "https://api.anthropic.com",
-  ollama: "http://127.0.0.1:11434/v1",
-};
-
-export interface KestrelServerSettings {
-  provider: string;
-  baseUrl: string | null;
-  model: string | null;
-  completion: { enabled: boolean; debounceMs: number };
-  retry: {
-    maxRetries: number;
-    maxAuthRetries: number;
-    initialDelayMs: number;
-    maxDelayMs: number;
-  };
-  requestTimeoutMs: number;
-  http: {
-    proxy: string | null;
-    noProxy: string[];
-    caCerts: string | null;
-    insecureHosts: string[];
-  };
-}
-
-/** The few calls this module makes on a WorkspaceConfiguration. */
-export type ConfigReader = Pick<WorkspaceConfiguration, "get"> & Partial<Pick<WorkspaceConfiguration, "inspect">>;
-
-/** Environment variables the server reads too (SPEC: defaults < environment < client). */
+/** Environment variables the server reads too (defaults < environment < client). */
 export type Env = Record<string, string | undefined>;
 
+/** Settings whose change needs a server restart rather than a didChangeConfiguration. */
+export const RESTART_SETTINGS = ["kestrel.interpreter"];
+
 /**
- * The provider in effect: `kestrel.provider` when the user set it, else `KESTREL_PROVIDER` from
- * the environment the server also gets, else the default. The key is looked up for this one.
+ * The provider in effect: `kestrel.provider` when the user set it, else the server's environment
+ * variable for it (the server gets the same environment), else the server's default. The key is
+ * looked up for this one.
  */
 export function effectiveProvider(kestrel: ConfigReader, env: Env = {}): string {
   const info = kestrel.inspect?.<string>("provider");
   const explicit =
     info !== undefined &&
     [info.globalValue, info.workspaceValue, info.workspaceFolderValue].some((v) => v !== undefined);
-  const fromEnv = env.KESTREL_PROVIDER?.trim();
+  const fromEnv = env[ENVIRONMENT.provider]?.trim();
   if (!explicit && fromEnv) {
     return fromEnv;
   }
-  return text(kestrel, "provider") ?? "deepseek";
+  return text(kestrel, "provider") ?? DEFAULT_PROVIDER;
+}
+
+/** The provider's default base URL, if it has one. */
+export function defaultBaseUrl(provider: string): string | null {
+  return Object.hasOwn(PRESETS, provider) ? PRESETS[provider as ProviderId].baseUrl : null;
 }
 
 function text(config: ConfigReader, key: string): string | null {
@@ -82,12 +60,35 @@ function list(config: ConfigReader, key: string): string[] {
 }
 
 /**
- * A value as the user wrote it: a wrong type is passed through unchanged so the server can name
- * the key in its notice (SPEC: a wrong type is one error notice, never a crash).
+ * One setting as the extension passes it: a "text" is trimmed and empty means unset (null, so
+ * the server applies its environment variable or default); a "list" drops blank entries; any
+ * other value goes as the user wrote it, so the server can name a wrongly typed key in its
+ * notice (a wrong type is one error notice, never a crash).
  */
-function raw<T>(config: ConfigReader, key: string, fallback: T): T {
-  const value = config.get<T>(key);
-  return value === undefined || value === null ? fallback : value;
+function read(config: ConfigReader, spec: SettingSpec): unknown {
+  switch (spec.kind) {
+    case "text":
+      return text(config, spec.key);
+    case "list":
+      return list(config, spec.key);
+    default: {
+      const value = config.get<unknown>(spec.key);
+      return value === undefined || value === null ? spec.default : value;
+    }
+  }
+}
+
+/** Set `value` at a dotted `key` ("completion.debounceMs") of a nested object. */
+function place(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (!node[part] || typeof node[part] !== "object") {
+      node[part] = {};
+    }
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]] = value;
 }
 
 /** The host of a URL, or null. */
@@ -103,8 +104,8 @@ export function hostOf(url: string | null | undefined): string | null {
 }
 
 /**
- * Build the server's `kestrel` object. `provider` is always sent (see effectiveProvider);
- * `baseUrl`, `model`, `http.proxy` and `http.caCerts` are null when unset.
+ * Build the server's `kestrel` object: every setting the server reads, VS Code's dotted names
+ * (`kestrel.completion.enabled`) as the nested object (`{completion: {enabled}}`).
  * `kestrel` is `workspace.getConfiguration("kestrel")` (VS Code already drops workspace values of
  * restricted settings in an untrusted workspace); `http` is `workspace.getConfiguration("http")`.
  * VS Code's `http.proxy` and `http.noProxy` fill in `kestrel.http.proxy`/`noProxy` when those are
@@ -112,50 +113,37 @@ export function hostOf(url: string | null | undefined): string | null {
  * base URL host is not TLS-verified (what VS Code itself does for its own requests).
  */
 export function readServerSettings(kestrel: ConfigReader, http?: ConfigReader, env: Env = {}): KestrelServerSettings {
-  const provider = effectiveProvider(kestrel, env);
-  // Unset: null, so the server applies KESTREL_BASE_URL / KESTREL_MODEL or the provider's default.
-  const baseUrl = text(kestrel, "baseUrl");
-
-  let proxy = text(kestrel, "http.proxy");
-  let noProxy = list(kestrel, "http.noProxy");
-  let insecureHosts = list(kestrel, "http.insecureHosts");
+  const settings: Record<string, unknown> = {};
+  for (const spec of SERVER_SETTINGS) {
+    place(settings, spec.key, read(kestrel, spec));
+  }
+  const result = settings as unknown as KestrelServerSettings;
+  result.provider = effectiveProvider(kestrel, env);
   if (http) {
-    if (proxy === null) {
-      proxy = text(http, "proxy");
-    }
-    if (noProxy.length === 0) {
-      noProxy = list(http, "noProxy");
-    }
-    if (insecureHosts.length === 0 && http.get<unknown>("proxyStrictSSL") === false) {
-      const host = hostOf(baseUrl ?? env.KESTREL_BASE_URL ?? DEFAULT_BASE_URLS[provider]);
-      if (host) {
-        insecureHosts = [host];
-      }
+    fillFromVsCodeHttp(result, http, env);
+  }
+  return result;
+}
+
+function fillFromVsCodeHttp(settings: KestrelServerSettings, http: ConfigReader, env: Env): void {
+  const own = settings.http;
+  if (own.proxy === null) {
+    own.proxy = text(http, "proxy");
+  }
+  if (own.noProxy.length === 0) {
+    own.noProxy = list(http, "noProxy");
+  }
+  if (own.insecureHosts.length === 0 && http.get<unknown>("proxyStrictSSL") === false) {
+    const host = hostOf(settings.baseUrl ?? env[ENVIRONMENT.baseUrl] ?? defaultBaseUrl(settings.provider));
+    if (host) {
+      own.insecureHosts = [host];
     }
   }
+}
 
-  return {
-    provider,
-    baseUrl,
-    model: text(kestrel, "model"),
-    completion: {
-      enabled: raw(kestrel, "completion.enabled", true),
-      debounceMs: raw(kestrel, "completion.debounceMs", 150),
-    },
-    retry: {
-      maxRetries: raw(kestrel, "retry.maxRetries", 2),
-      maxAuthRetries: raw(kestrel, "retry.maxAuthRetries", 2),
-      initialDelayMs: raw(kestrel, "retry.initialDelayMs", 500),
-      maxDelayMs: raw(kestrel, "retry.maxDelayMs", 8000),
-    },
-    requestTimeoutMs: raw(kestrel, "requestTimeoutMs", 30000),
-    http: {
-      proxy,
-      noProxy,
-      caCerts: text(kestrel, "http.caCerts"),
-      insecureHosts,
-    },
-  };
+/** Whether `workspace/configuration` asks for one of ours: "kestrel" or "kestrel.x.y". */
+export function isKestrelSection(section: string | undefined): section is string {
+  return section === "kestrel" || section?.startsWith("kestrel.") === true;
 }
 
 /** The value `workspace/configuration` answers for `section` ("kestrel" or "kestrel.x.y"). */
@@ -172,6 +160,3 @@ export function configurationSection(settings: KestrelServerSettings, section: s
   }
   return node ?? null;
 }
-
-/** Settings whose change needs a server restart rather than a didChangeConfiguration. */
-export const RESTART_SETTINGS = ["kestrel.interpreter"];

@@ -1,7 +1,8 @@
 // The status bar item that follows the server's `kestrel/status` notification.
-import * as vscode from "vscode";
+import type { Disposable } from "vscode";
 import { type KestrelStatus, type Severity, statusView } from "./protocol";
 import type { Redactor } from "./redact";
+import type { StatusItem, VsCodeApi } from "./vscodeapi";
 
 const BACKGROUND: Record<Severity, string | undefined> = {
   ok: undefined,
@@ -10,17 +11,21 @@ const BACKGROUND: Record<Severity, string | undefined> = {
   error: "statusBarItem.errorBackground",
 };
 
-export class StatusBar implements vscode.Disposable {
-  private readonly item: vscode.StatusBarItem;
+export class StatusBar implements Disposable {
+  private readonly item: StatusItem;
   private last: KestrelStatus | undefined;
 
-  constructor(private readonly redactor: Redactor) {
-    this.item = vscode.window.createStatusBarItem("kestrel.status", vscode.StatusBarAlignment.Right, 100);
+  constructor(
+    private readonly api: VsCodeApi,
+    private readonly redactor: Redactor,
+  ) {
+    this.item = api.createStatusBarItem("kestrel.status", 100);
     this.item.name = "Kestrel";
     this.starting();
     this.item.show();
   }
 
+  /** The server's latest `kestrel/status`, unredacted (undefined while it is not running). */
   get current(): KestrelStatus | undefined {
     return this.last;
   }
@@ -51,7 +56,7 @@ export class StatusBar implements vscode.Disposable {
     this.item.tooltip = tooltip;
     this.item.command = command;
     const color = BACKGROUND[severity];
-    this.item.backgroundColor = color ? new vscode.ThemeColor(color) : undefined;
+    this.item.backgroundColor = color ? this.api.themeColor(color) : undefined;
     this.item.accessibilityInformation = { label: text.replace(/\$\([^)]*\)\s*/g, ""), role: "button" };
   }
 

@@ -8,7 +8,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from kestrel_lsp import settings as settings_mod
 from kestrel_lsp.documents import DocumentStore
@@ -145,11 +145,16 @@ class Session:
             max_delay_s=settings.retry.max_delay_ms / 1000,
         )
         http = self.http_factory()
-        signature = (identity, model, retry, id(http), id(self._auth))
+        reasoning: Literal["off", "provider"] = (
+            "provider" if settings.reasoning == "provider" else "off"
+        )
+        signature = (identity, model, retry, reasoning, id(http), id(self._auth))
         if self._client is None or signature != self._client_signature:
             if self._client is not None:
                 self._retired.append(self._client)
-            config = ProviderConfig(self.preset, base_url, model, self.key.value, retry)
+            config = ProviderConfig(
+                self.preset, base_url, model, self.key.value, retry, reasoning=reasoning
+            )
             self._client = ProviderClient(config, self._auth, http, sleep=self.sleep)
             self._client_signature = signature
         return self._client

@@ -37,6 +37,29 @@ def base_url_problem(url: str) -> str | None:
     return None
 
 
+def trimmed_key(key: str | None) -> str | None:
+    """A key pasted with a newline or spaces around it is the key without them."""
+    return key.strip() or None if key is not None else None
+
+
+def wire_problems(base_url: str | None, api_key: str | None) -> list[tuple[tuple[str, ...], str]]:
+    """(attribute path, problem) for the settings that cannot go on the wire as they are. The
+    key is named without its value: the notice must not carry it."""
+    problems: list[tuple[tuple[str, ...], str]] = []
+    problem = base_url_problem(base_url) if base_url is not None else None
+    if problem:
+        problems.append((("base_url",), problem))
+    if api_key is not None and not sendable_in_a_header(api_key):
+        problems.append(
+            (
+                ("api_key",),
+                "it holds a line break, a control character or a character outside ASCII, "
+                "which cannot be sent in a request header; nothing was sent with it",
+            )
+        )
+    return problems
+
+
 def url_secrets(merged: Mapping[str, Any]) -> list[str]:
     """The user and password of a `baseUrl` that carries them, as written and decoded, so they
     are redacted wherever they might be written (the setting itself is refused)."""

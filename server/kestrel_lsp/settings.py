@@ -21,7 +21,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from kestrel_lsp.provider.presets import PRESETS, PROVIDER_IDS
-from kestrel_lsp.setting_values import base_url_problem, sendable_in_a_header
+from kestrel_lsp.setting_values import trimmed_key, wire_problems
 
 Json = dict[str, Any]
 Path = tuple[str, ...]
@@ -55,6 +55,19 @@ class HttpSettings:
     insecure_hosts: tuple[str, ...] = ()
 
 
+ACTION_WHEN = ("always", "selection", "diagnostics")
+MAX_ACTIONS = 20
+
+
+@attrs.frozen
+class CustomAction:
+    """One of the user's own AI actions (`kestrel.actions`): offered as `Kestrel: <title>`."""
+
+    title: str
+    instruction: str
+    when: str = "always"
+
+
 @attrs.frozen
 class Settings:
     provider: str = "deepseek"
@@ -64,9 +77,14 @@ class Settings:
     completion: CompletionSettings = attrs.field(factory=CompletionSettings)
     retry: RetrySettings = attrs.field(factory=RetrySettings)
     request_timeout_ms: int = 30000
+    # "off": thinking turned off wherever the provider documents a switch; "provider": the
+    # provider's default, with edits given room for the reasoning.
+    reasoning: str = "off"
     http: HttpSettings = attrs.field(factory=HttpSettings)
+    actions: tuple[CustomAction, ...] = ()
 
 
+REASONING_MODES = ("off", "provider")
 _NON_NEGATIVE = {"debounce_ms", "max_retries", "max_auth_retries", "initial_delay_ms"}
 _POSITIVE = {"max_delay_ms", "request_timeout_ms"}
 
@@ -109,7 +127,7 @@ def _make_converter() -> cattrs.Converter:
     for kind in (bool, int, str):
         conv.register_structure_hook(kind, _strict(kind))
     conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _string_tuple)
-    for cls in (CompletionSettings, RetrySettings, HttpSettings, Settings):
+    for cls in (CompletionSettings, RetrySettings, HttpSettings, CustomAction, Settings):
         renames: dict[str, Any] = {
             a.name: override(rename=camel(a.name)) for a in attrs.fields(cls)
         }
@@ -128,10 +146,11 @@ class SettingError:
     # Which bad value it was (a digest: the value may be a key), so another bad value for the
     # same key is a new error while the same one, still in its layer, is not.
     value_digest: str = dataclasses.field(default="", repr=False)
+    outcome: str = "Its earlier value is kept."
 
     @property
     def notice(self) -> str:
-        return f"Kestrel: setting {self.key} is invalid: {self.problem}. Its earlier value is kept."
+        return f"Kestrel: setting {self.key} is invalid: {self.problem}. {self.outcome}"
 
 
 def _failures(
@@ -150,14 +169,6 @@ def _failures(
         yield path, str(exc)
 
 
-def _trimmed(settings: Settings) -> Settings:
-    """A key pasted with a newline or spaces around it is the key without them."""
-    key = settings.api_key
-    if key is None or key == key.strip():
-        return settings
-    return attrs.evolve(settings, api_key=key.strip() or None)
-
-
 def _semantic_errors(settings: Settings) -> list[Failure]:
     errors: list[Failure] = []
     if settings.provider not in PROVIDER_IDS:
@@ -170,22 +181,11 @@ def _semantic_errors(settings: Settings) -> list[Failure]:
                 errors.append(((group_name, field.name), "expected a number of 0 or more"))
             if field.name in _POSITIVE and value <= 0:
                 errors.append(((group_name, field.name), "expected a number above 0"))
+    if settings.reasoning not in REASONING_MODES:
+        errors.append((("reasoning",), 'expected "off" or "provider"'))
     if settings.request_timeout_ms <= 0:
         errors.append((("request_timeout_ms",), "expected a number above 0"))
-    if settings.base_url is not None:
-        problem = base_url_problem(settings.base_url)
-        if problem:
-            errors.append((("base_url",), problem))
-    if settings.api_key is not None and not sendable_in_a_header(settings.api_key):
-        # Named without its value: the notice must not carry the key.
-        errors.append(
-            (
-                ("api_key",),
-                "it holds a line break, a control character or a character outside ASCII, "
-                "which cannot be sent in a request header; nothing was sent with it",
-            )
-        )
-    return errors
+    return errors + wire_problems(settings.base_url, settings.api_key)
 
 
 def _digest(value: Any) -> str:
@@ -210,11 +210,58 @@ def _set(data: Json, path: tuple[str, ...], value: Any) -> None:
     data[path[-1]] = value
 
 
+def structure_actions(
+    raw: Any, previous: tuple[CustomAction, ...]
+) -> tuple[tuple[CustomAction, ...], list[SettingError]]:
+    """`kestrel.actions`, entry by entry: a wrong entry is one error naming its path and is
+    left out; the valid entries stay. Not a list at all: one error, the earlier list kept."""
+    if raw is None:
+        return (), []
+    if not isinstance(raw, list):
+        problem = f"expected a list of actions, got {_json_type(raw)}"
+        return previous, [SettingError("kestrel.actions", problem, _digest(raw))]
+    actions: list[CustomAction] = []
+    errors: list[SettingError] = []
+    if len(raw) > MAX_ACTIONS:
+        problem = f"at most {MAX_ACTIONS} actions, got {len(raw)}"
+        outcome = f"The first {MAX_ACTIONS} are used."
+        errors.append(SettingError("kestrel.actions", problem, _digest(len(raw)), outcome))
+    for index, entry in enumerate(raw[:MAX_ACTIONS]):
+        path, entry_problem = _action_problem(entry)
+        if entry_problem is None:
+            actions.append(
+                CustomAction(entry["title"], entry["instruction"], entry.get("when", "always"))
+            )
+        else:
+            key = f"kestrel.actions[{index}]{path}"
+            left_out = "That action is left out; the others stay."
+            errors.append(SettingError(key, entry_problem, _digest(entry), left_out))
+    return tuple(actions), errors
+
+
+def _action_problem(entry: Any) -> tuple[str, str | None]:
+    """(".field" or "", the problem) for one `kestrel.actions` entry; problem None when valid."""
+    if not isinstance(entry, dict):
+        return "", f"expected an object with a title and an instruction, got {_json_type(entry)}"
+    for name in ("title", "instruction"):
+        value = entry.get(name)
+        if name not in entry:
+            return f".{name}", "missing (each action needs a title and an instruction)"
+        if not isinstance(value, str):
+            return f".{name}", f"expected a string, got {_json_type(value)}"
+        if not value.strip():
+            return f".{name}", "expected a non-empty string"
+    when = entry.get("when", "always")
+    if when not in ACTION_WHEN:
+        return ".when", f"expected one of {', '.join(ACTION_WHEN)}"
+    return "", None
+
+
 def structure(merged: Json, previous: Settings) -> tuple[Settings, list[SettingError]]:
     """Structure `merged` (camelCase); each bad key reverts to its value in `previous`."""
     data = copy.deepcopy(merged)
-    earlier = CONVERTER.unstructure(previous)
-    errors: list[SettingError] = []
+    actions, errors = structure_actions(data.pop("actions", None), previous.actions)
+    earlier = CONVERTER.unstructure(attrs.evolve(previous, actions=()))
     for _ in range(20):  # each round fixes at least one key; 20 is more than there are keys
         failures: list[Failure]
         try:
@@ -222,10 +269,11 @@ def structure(merged: Json, previous: Settings) -> tuple[Settings, list[SettingE
         except cattrs.ClassValidationError as exc:
             failures = list(_failures(exc))
         else:
-            settings = _trimmed(settings)
+            if settings.api_key != trimmed_key(settings.api_key):
+                settings = attrs.evolve(settings, api_key=trimmed_key(settings.api_key))
             failures = _semantic_errors(settings)
             if not failures:
-                return settings, errors
+                return attrs.evolve(settings, actions=actions), errors
         for path, problem in failures:
             camel_path = tuple(camel(p) for p in path)
             bad_value = _get(data, camel_path) if camel_path else data

@@ -31,7 +31,7 @@ pytestmark = [
 
 HERE = Path(__file__).parent
 DRIVER = HERE / "nvim" / "drive_code_action.lua"
-EDITOR_DOCS = HERE.parent / "README.md"
+EDITOR_DOCS = HERE.parents[1] / "README.md"
 SNIPPET_MARKER = "<!-- neovim-snippet: tested by tests/editors/test_neovim.py -->"
 DOCSTRING = "Kestrel: Add docstring"
 ERROR, INFO = 1, 3

@@ -31,6 +31,12 @@ async def run_check(ed: Editor) -> dict[str, Any]:
     )
     assert isinstance(result, dict)
     assert [step["id"] for step in result["steps"]] == STEP_IDS
+    # The text an editor shows as it is: the summary, then one line per step.
+    lines = result["text"].split("\n")
+    assert lines[0] == result["summary"]
+    assert [line.split(" ", 1)[0] for line in lines[1:]] == [
+        {"pass": "✓", "fail": "✗", "skip": "–"}[step["status"]] for step in result["steps"]
+    ]
     return result
 
 
@@ -312,3 +318,4 @@ def test_report_json_is_camel_case() -> None:
         {"id": "settings", "title": "Settings valid", "status": "pass", "detail": "fine.",
          "fix": None}
     ]  # fmt: skip
+    assert data["text"] == "s\n✓ Settings valid: fine."  # what an editor shows as it is

@@ -295,3 +295,44 @@ async def test_status_names_the_provider_after_a_switch(sim: SimulatorServer) ->
             ("api-key", key_id(CANARY))
         ]
         assert ed.notices == []
+
+
+def key_notices_after_their_status(ed: Any) -> int:
+    """Check, in the order the server wrote them, that each missing- or rejected-key notice comes
+    right after a `kestrel/status` of that state carrying its text (the VS Code extension puts the
+    Set API Key button on a notice by that status). Returns how many notices were checked."""
+    statuses, notices = iter(ed.rec.statuses), iter(ed.rec.notices)
+    latest: dict[str, Any] | None = None
+    checked = 0
+    for line in ed.rec.server_output:
+        if "method='kestrel/status'" in line:
+            latest = next(statuses)
+        elif line.startswith("ShowMessageNotification("):
+            notice = next(notices)
+            if notice.message.startswith(MISSING) or "rejected your API key" in notice.message:
+                assert latest is not None and latest["state"] in ("missingKey", "rejectedKey")
+                assert latest["message"] == notice.message
+                checked += 1
+    return checked
+
+
+async def test_the_key_states_come_before_their_notices(sim: SimulatorServer) -> None:
+    # A settings error beside the missing key, both raised before `initialized`: the status still
+    # comes first, and the settings error is not mistaken for the key's notice.
+    init = {"completion": {"debounceMs": "soon"}}
+    async with kestrel(sim, key=None, init=init) as ed:
+        await ed.wait_for_notice(MISSING)
+        ed.open()
+        assert (await ask_provider(ed)).edit is None  # told again, the state unchanged
+        await ed.roundtrip()
+        assert states(ed) == ["missingKey"]
+        assert len(notices_starting(ed, "Kestrel: setting kestrel.completion.debounceMs")) == 1
+        assert key_notices_after_their_status(ed) == 2
+
+    sim.set_script("reject-all")
+    async with kestrel(sim) as ed:
+        ed.open()
+        for _ in range(2):
+            assert (await ask_provider(ed)).edit is None
+        assert states(ed) == ["ok", "rejectedKey"]
+        assert key_notices_after_their_status(ed) == 2

@@ -227,7 +227,7 @@ async def test_reading_stops_at_done_and_what_follows_is_not_waited_for() -> Non
     async with RawServer(handler) as server:
         http = transport()
         response = await http.send(post(server.url))
-        text = await read_reply.read_stream(response, wire_openai.ChatStreamDecoder())
+        text = (await read_reply.read_stream(response, wire_openai.ChatStreamDecoder())).text
         await response.aclose()
         assert text == "hello"
         assert not http._active and not http._pool.idle.get(next(iter(http._slots)))
@@ -244,7 +244,7 @@ async def test_a_stream_whose_last_chunk_came_with_done_keeps_its_connection() -
         for _ in range(3):
             response = await http.send(post(server.url))
             decoder = wire_openai.ChatStreamDecoder()
-            assert await read_reply.read_stream(response, decoder) == "hello"
+            assert (await read_reply.read_stream(response, decoder)).text == "hello"
             await response.aclose()
         await http.aclose()
     assert server.connections == 1

@@ -54,7 +54,7 @@ async def test_plain_and_streamed_answers_share_one_connection() -> None:
         assert json.loads(await first.read())["choices"]
         await first.aclose()
         streamed = await http.send(post(sim.url + "/chat/completions", {**CHAT, "stream": True}))
-        text = await read_reply.read_stream(streamed, wire_openai.ChatStreamDecoder())
+        text = (await read_reply.read_stream(streamed, wire_openai.ChatStreamDecoder())).text
         await streamed.aclose()
         third = await http.send(post(sim.url + "/chat/completions"))
         await third.read()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import json
 import socket
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -37,13 +38,18 @@ APPLY_COMMAND = "kestrel.applyAction"
 NO_BACKOFF = {"initialDelayMs": 0, "maxDelayMs": 1}
 
 MISSING = "Kestrel: API key is missing or unset for deepseek."
+# A rejection quotes the server's own message; this is the simulator's for a wrong key.
+SIM_401_SAID = (
+    ' The server said: "Authentication failed: the API key is missing, wrong, or expired"'
+)
 REJECTED_NEVER_WORKED = (
     "Kestrel: deepseek rejected your API key (HTTP 401). Check that the key is correct and active."
+    + SIM_401_SAID
 )
 REJECTED_AFTER_RETRIES = (
     "Kestrel: deepseek rejected your API key (HTTP 401) \u2014 it worked earlier in this session, "
     "so this may be a transient auth/quota issue; retried 2 times with backoff and still failed. "
-    "Try again shortly."
+    "Try again shortly." + SIM_401_SAID
 )
 
 
@@ -250,3 +256,25 @@ async def ask_provider(ed: Editor, kind: str = DOCSTRING, **where: Any) -> Any:
             types.ExecuteCommandParams(command=command.command, arguments=command.arguments)
         )
     return await ed.resolve(action)
+
+
+class PromptRecorder(SimulatorServer):
+    """The simulator, keeping each request's JSON body (its own log is key- and prompt-free)."""
+
+    def __init__(self) -> None:
+        super().__init__("ok")
+        self.bodies: list[dict[str, Any]] = []
+
+    def _provider_answer(self, incoming: Any, peer_port: int) -> Any:
+        self.bodies.append(json.loads(incoming.body))
+        return super()._provider_answer(incoming, peer_port)
+
+    def fim(self) -> tuple[str, str]:
+        """(prefix, suffix) of the last fill-in-the-middle request."""
+        body = self.bodies[-1]
+        return body["prompt"], body["suffix"]
+
+    def chat_user_prompt(self) -> str:
+        """The user message of the last chat request (OpenAI-compatible wire)."""
+        content: str = self.bodies[-1]["messages"][-1]["content"]
+        return content

@@ -16,6 +16,7 @@ from kestrel_lsp.provider.policy import (
     parse_retry_after,
     provider_message,
 )
+from kestrel_lsp.provider.presets import PRESETS
 
 NOW = 1_800_000_000.0
 SETTINGS = RetrySettings()
@@ -105,13 +106,78 @@ def test_backoff_doubles_with_jitter_and_is_capped():
     [
         (402, "", True),
         (429, '{"error": {"type": "insufficient_quota"}}', True),
-        (429, "You exceeded your current quota, check billing details", True),
+        # A bare "quota" in a 429 is a rate limit (Gemini words its per-minute limits so).
+        (429, "You exceeded your current quota, check billing details", False),
+        (
+            429,
+            '[{"error": {"code": 429, "message": "Quota exceeded", '
+            '"status": "RESOURCE_EXHAUSTED"}}]',
+            False,
+        ),
         (429, '{"error": {"message": "Too many requests"}}', False),
         (500, "quota", False),
+        # LiteLLM's budget error, in older (400) and newer (429) releases.
+        (
+            400,
+            '{"error": {"message": "Budget has been exceeded!", "type": "budget_exceeded"}}',
+            True,
+        ),
+        (
+            429,
+            '{"error": {"message": "Budget has been exceeded!", "type": "budget_exceeded"}}',
+            True,
+        ),
+        (500, '{"error": {"message": "x", "type": "budget_exceeded"}}', False),
     ],
 )
 def test_quota_exhaustion(status, body, expected):
     assert is_quota_exhausted(status, body) is expected
+
+
+ANTHROPIC_CREDIT = (
+    '{"type": "error", "error": {"type": "invalid_request_error", "message": "Your credit '
+    "balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade "
+    'or purchase credits."}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("provider", "status", "body", "expected"),
+    [
+        ("anthropic", 400, ANTHROPIC_CREDIT, True),
+        (
+            "anthropic",
+            400,
+            '{"type": "error", "error": {"type": "invalid_request_error", '
+            '"message": "max_tokens: required"}}',
+            False,
+        ),
+        (
+            "anthropic",
+            402,
+            '{"type": "error", "error": {"type": "billing_error", "message": "x"}}',
+            True,
+        ),
+        ("deepseek", 402, '{"error": {"message": "Insufficient Balance"}}', True),
+        (
+            "openai",
+            429,
+            '{"error": {"type": "insufficient_quota", "code": "insufficient_quota"}}',
+            True,
+        ),
+        (
+            "openai-compatible",
+            400,
+            '{"error": {"type": "budget_exceeded", "message": "over"}}',
+            True,
+        ),
+        # The credit phrase is Anthropic's: an OpenAI-compatible 400 saying it is not quota.
+        ("deepseek", 400, '{"error": {"message": "credit balance is too low"}}', False),
+    ],
+)
+def test_quota_in_each_providers_own_terms(provider, status, body, expected):
+    markers = PRESETS[provider].profile.quota_markers
+    assert is_quota_exhausted(status, body, markers) is expected
 
 
 @pytest.mark.parametrize(
@@ -124,6 +190,7 @@ def test_quota_exhaustion(status, body, expected):
         ("plain text\nsecond line", "plain text"),
         ("", "(empty error body)"),
         ("x" * 300, "x" * 199 + "…"),
+        ('[{"error": {"code": 429, "message": "Resource exhausted"}}]', "Resource exhausted"),
     ],
 )
 def test_provider_message(body, expected):

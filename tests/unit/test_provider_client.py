@@ -39,7 +39,7 @@ PROMPT = ChatPrompt(system="s", user="u")
 
 
 async def chat(client, **kw):
-    return await client.chat(PROMPT, stream=False, **kw)
+    return (await client.chat(PROMPT, stream=False, **kw)).text
 
 
 async def test_missing_key_sends_nothing():
@@ -57,7 +57,7 @@ async def test_never_worked_key_gets_exactly_one_request():
     assert len(script.requests) == 1
     assert err.value.notice == (
         "Kestrel: deepseek rejected your API key (HTTP 401). Check that the key is correct and "
-        "active."
+        'active. The server said: "status 401"'
     )
 
 
@@ -185,7 +185,7 @@ async def test_redirect_is_not_followed_and_names_only_the_origin():
 
 async def test_stream_happy_path_and_truncation():
     good = Script([sse(chunk("a"), chunk("b"), "[DONE]")])
-    assert await make_client(good).chat(PROMPT) == "ab"
+    assert (await make_client(good).chat(PROMPT)).text == "ab"
     cut = Script([sse(chunk("a"), chunk("b"))])
     with pytest.raises(StreamInterruptedError):
         await make_client(cut).chat(PROMPT)
@@ -198,14 +198,14 @@ async def test_stream_cut_before_output_is_replayed_once():
         await make_client(script).chat(PROMPT)
     assert len(script.requests) == 2
     once = Script([sse()], then=lambda: sse(chunk("x"), "[DONE]"))
-    assert await make_client(once).chat(PROMPT) == "x"
+    assert (await make_client(once).chat(PROMPT)).text == "x"
 
 
 async def test_stream_error_event_before_output_counts_as_529():
     err_event = '{"error": {"message": "overloaded"}}'
     script = Script([sse(err_event)], then=lambda: sse(chunk("ok"), "[DONE]"))
     sleep = RecordingSleep()
-    assert await make_client(script, sleep=sleep).chat(PROMPT) == "ok"
+    assert (await make_client(script, sleep=sleep).chat(PROMPT)).text == "ok"
     assert sleep.delays == [0.5]
 
 

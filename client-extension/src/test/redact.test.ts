@@ -1,37 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Event, LogLevel, LogOutputChannel } from "vscode";
 import { REDACTED, RedactingLogOutputChannel, Redactor } from "../redact";
-
-const KEY = "sk-kestrel-canary-0123456789abcdef";
-
-/** A LogOutputChannel that records what reaches it. */
-function recorder(level = 2 as LogLevel): { channel: LogOutputChannel; lines: string[] } {
-  const lines: string[] = [];
-  const noEvent: Event<LogLevel> = () => ({ dispose: () => undefined });
-  const push =
-    (tag: string) =>
-    (message: string | Error, ...args: unknown[]) =>
-      lines.push([tag, String(message), ...args.map(String)].join(" "));
-  const channel = {
-    name: "test",
-    logLevel: level,
-    onDidChangeLogLevel: noEvent,
-    trace: push("trace"),
-    debug: push("debug"),
-    info: push("info"),
-    warn: push("warn"),
-    error: push("error"),
-    append: push("append"),
-    appendLine: push("appendLine"),
-    replace: push("replace"),
-    clear: () => undefined,
-    show: () => undefined,
-    hide: () => undefined,
-    dispose: () => undefined,
-  } as unknown as LogOutputChannel;
-  return { channel, lines };
-}
+import { CANARY as KEY, recorder } from "./fakes";
 
 test("redacts every known key, longest first, in plain and JSON-escaped form", () => {
   const r = new Redactor();

@@ -14,7 +14,7 @@ from lsprotocol import types
 
 from kestrel_lsp.documents import Document, PositionError
 from kestrel_lsp.features import prompts
-from kestrel_lsp.features.edits import strip_fences
+from kestrel_lsp.features.edits import completion_text
 from kestrel_lsp.features.host import Host, InvalidParams
 from kestrel_lsp.features.notices import ERROR
 from kestrel_lsp.provider.errors import ProviderError, RetryBudgetExceeded
@@ -114,11 +114,11 @@ class Completions:
             client = session.client()
             self.provider_requests += 1
             if client.supports_fim:
-                text = await client.fill_in_middle(
+                reply = await client.fill_in_middle(
                     prompts.fim_prompt(prefix, suffix), retry_budget_s=AUTOMATIC_RETRY_BUDGET_S
                 )
             else:
-                text = await client.chat(
+                reply = await client.chat(
                     prompts.fim_as_chat(prefix, suffix, language),
                     stream=False,
                     retry_budget_s=AUTOMATIC_RETRY_BUDGET_S,
@@ -134,4 +134,4 @@ class Completions:
             notices.show_once(ERROR, str(problem))
             return ""
         notices.provider_ok(session.provider, f"Kestrel: {session.provider} answered.")
-        return strip_fences(text) if text.lstrip().startswith(("```", "~~~")) else text
+        return completion_text(reply)

@@ -1,9 +1,18 @@
-"""Turning a model's reply into replacement text: strip markdown fences, re-indent to the target."""
+"""Turning a model's reply into replacement text: strip markdown fences, re-indent to the target.
+
+Only a finished reply with code in it becomes an edit; a completion cut off at the token limit
+keeps its complete lines. (Reasoning is already gone: the provider client drops it.)
+"""
 
 from __future__ import annotations
 
 import re
 
+from kestrel_lsp.provider.errors import EmptyReplyError, ProviderError, UnfinishedReplyError
+from kestrel_lsp.provider.replies import Reply
+
+_FENCES = ("```", "~~~")
+_CUT_AT_LIMIT = frozenset({"length", "max_tokens"})
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
@@ -56,3 +65,34 @@ def replacement_for(reply: str, original: str) -> str:
 
 def first_line_indent(text: str) -> str:
     return _indent_of(text)
+
+
+def refusal(reply: Reply, provider: str, reasoning: str = "off") -> ProviderError | None:
+    """Why `reply` must not become an edit (its notice), or None when it may. `reasoning` is
+    the setting, for the hint when the budget went to thinking.
+
+    Unfinished comes first even when the reply is also empty: the reason tells the user more."""
+    if not reply.finished:
+        spent_on_reasoning = reply.reason in _CUT_AT_LIMIT and reply.had_reasoning
+        return UnfinishedReplyError(
+            provider,
+            reply.reason or "unknown",
+            spent_on_reasoning=spent_on_reasoning,
+            may_think=reasoning == "provider",
+        )
+    if not strip_fences(reply.text.replace("\r\n", "\n")).strip():
+        return EmptyReplyError(provider)
+    return None
+
+
+def completion_text(reply: Reply) -> str:
+    """The text a completion inserts: a reply cut off at the token limit loses its unfinished
+    last line; any other unfinished reply, or an empty one, inserts nothing."""
+    text = reply.text
+    if not reply.finished:
+        if reply.reason not in _CUT_AT_LIMIT:
+            return ""
+        text = text[: max(text.rfind("\n"), 0)]
+    if text.lstrip().startswith(_FENCES):
+        text = strip_fences(text)
+    return text if text.strip() else ""

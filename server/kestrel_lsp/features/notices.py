@@ -39,11 +39,12 @@ class Notices:
 
     def initialized(self) -> None:
         self._ready = True
+        # The status first: a client keys a notice's buttons by the state sent before it.
+        if self._status is not None:
+            self._flush_status()
         for kind, text in self._pending:
             self._show(kind, text)
         self._pending.clear()
-        if self._status is not None:
-            self._flush_status()
 
     def show(self, kind: int, text: str) -> None:
         if self._ready:

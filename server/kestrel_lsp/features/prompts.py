@@ -17,6 +17,11 @@ SYSTEM_FIM = (
 )
 
 
+# With setting `reasoning` "provider", an edit for a model that thinks gets this many more
+# tokens, so the reasoning (which counts against the limit) leaves room for the answer.
+EDIT_REASONING_HEADROOM = 8192
+
+
 @dataclass(frozen=True)
 class EditTask:
     kind: str
@@ -62,7 +67,12 @@ def edit_prompt(
     if after.strip():
         parts.append(f"Code after the target (context, do not repeat it):\n```\n{after}\n```")
     parts.append(f"The code to replace:\n```{language}\n{target.rstrip()}\n```")
-    return ChatPrompt(system=SYSTEM_EDIT, user="\n\n".join(parts), max_tokens=2048)
+    return ChatPrompt(
+        system=SYSTEM_EDIT,
+        user="\n\n".join(parts),
+        max_tokens=2048,
+        reasoning_headroom=EDIT_REASONING_HEADROOM,
+    )
 
 
 def fim_prompt(prefix: str, suffix: str) -> FimPrompt:

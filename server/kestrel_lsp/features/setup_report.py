@@ -3,12 +3,14 @@
 ```
 {"ok": bool, "provider": str, "baseUrl": str | null, "model": str | null,
  "keySource": "setting" | "<VARIABLE_NAME>" | null, "proxy": "<origin>" | null,
- "latencyMs": int | null, "summary": str,
+ "latencyMs": int | null, "summary": str, "text": str,
  "steps": [{"id": "settings" | "key" | "reachable" | "keyAccepted" | "model" | "latency",
             "title": str, "status": "pass" | "fail" | "skip", "detail": str, "fix": str | null}]}
 ```
 The steps always come in that order, all six. `detail` is one sentence; `fix` is one sentence
-when the step failed (null otherwise). No field ever holds the key or a proxy password.
+when the step failed (null otherwise). `text` is the report rendered for people (the summary,
+then one ✓/✗/– line per step), what an editor shows as it is. No field ever holds the key or a
+proxy password.
 """
 
 from __future__ import annotations
@@ -99,4 +101,5 @@ _CONVERTER = _converter()
 
 def to_json(report: SetupReport) -> dict[str, Any]:
     data: dict[str, Any] = _CONVERTER.unstructure(report)
+    data["text"] = report.text()
     return data

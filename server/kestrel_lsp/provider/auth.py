@@ -26,6 +26,7 @@ class Verdict:
     status: int = 0
     retries: int = 0
     had_worked: bool = True
+    said: str = ""  # the server's own explanation of the rejection (redacted), if any
 
 
 class Recovery:
@@ -86,8 +87,8 @@ class AuthTracker:
         if self.recovery is not None:
             self._conclude(Verdict(ok=True))
 
-    def rejected_never_worked(self, status: int) -> Verdict:
-        verdict = Verdict(ok=False, status=status, had_worked=False)
+    def rejected_never_worked(self, status: int, said: str = "") -> Verdict:
+        verdict = Verdict(ok=False, status=status, had_worked=False, said=said)
         self.rejected = True
         self._queue.rejection = verdict
         self._queue = _Queue()

@@ -24,6 +24,7 @@ from kestrel_lsp.provider.errors import (
     MalformedReplyError,
     MissingKeyError,
     ProviderError,
+    ProviderReportedError,
     ProviderResponseError,
     ProviderUnavailableError,
     QuotaExhaustedError,
@@ -39,8 +40,11 @@ from kestrel_lsp.provider.policy import (
     decide,
     is_quota_exhausted,
     provider_message,
+    server_said,
+    shorten,
 )
 from kestrel_lsp.provider.presets import origin_of
+from kestrel_lsp.provider.replies import Reply, UnreadableReply
 from kestrel_lsp.provider.transport.errors import (
     BodyTooLarge,
     MalformedReply,
@@ -50,11 +54,7 @@ from kestrel_lsp.provider.transport.errors import (
 )
 from kestrel_lsp.provider.transport.http11 import Response
 from kestrel_lsp.provider.transport.pool import Transport, TransportFactory
-from kestrel_lsp.provider.wire import (
-    ChatPrompt,
-    FimPrompt,
-    UnreadableReply,
-)
+from kestrel_lsp.provider.wire import ChatPrompt, FimPrompt
 from kestrel_lsp.secrets import SECRETS, redact_provider_text
 
 Sleep = Callable[[float], Awaitable[Any]]
@@ -69,6 +69,7 @@ class _Failure(Exception):
     body: str = field(default="", repr=False)
     network: TransportError | None = None
     stream_cut: bool = False
+    reported: str | None = None  # the provider's message from an error inside the reply
 
     def __str__(self) -> str:  # the body may quote the key: never shown
         return f"attempt failed (HTTP {self.status})" if self.status else "attempt failed"
@@ -121,11 +122,13 @@ class ProviderClient:
 
     async def chat(
         self, prompt: ChatPrompt, *, stream: bool = True, retry_budget_s: float | None = None
-    ) -> str:
+    ) -> Reply:
+        """The model's reply. An unfinished or empty reply is returned, not raised: what it
+        means (no edit, a shorter completion) is the caller's to decide."""
         exchange = chat_exchange(self.config, prompt, stream=stream)
         return await self._operation(exchange, retry_budget_s)
 
-    async def fill_in_middle(self, prompt: FimPrompt, *, retry_budget_s: float | None) -> str:
+    async def fill_in_middle(self, prompt: FimPrompt, *, retry_budget_s: float | None) -> Reply:
         return await self._operation(fim_exchange(self.config, prompt), retry_budget_s)
 
     async def aclose(self) -> None:
@@ -133,7 +136,7 @@ class ProviderClient:
 
     # -- one operation: attempts, one decision after each failure ----------------------------
 
-    async def _operation(self, exchange: Exchange, retry_budget_s: float | None) -> str:
+    async def _operation(self, exchange: Exchange, retry_budget_s: float | None) -> Reply:
         if self.config.preset.needs_key and not self.config.key:
             raise MissingKeyError(self.config.provider, self.config.preset.key_variable)
         async with self.auth.admit() as rejection:
@@ -164,7 +167,7 @@ class ProviderClient:
             # openai-compatible without a key: the server wants one (the missing-key case).
             raise MissingKeyError(self.config.provider, self.config.preset.key_variable)
         if not auth.known_good:
-            raise self._rejected(auth.rejected_never_worked(status))
+            raise self._rejected(auth.rejected_never_worked(status, self._said(failure.body)))
         state.fresh = True
         recovery = state.recovery
         while recovery is None or recovery.verdict.done():
@@ -177,7 +180,7 @@ class ProviderClient:
             state.sent_after, state.recovery, recovery = recovery, None, None
             if verdict is None:
                 continue  # the leader stopped without a verdict: look again
-            return self._replay_once(verdict, state, status)
+            return self._replay_once(verdict, state, failure)
         decision = decide(
             status=status,
             headers=failure.headers,
@@ -193,26 +196,31 @@ class ProviderClient:
             state.auth_retries += 1
             state.waited_s += decision.delay_s
             return decision.delay_s
-        failed = Verdict(ok=False, status=status, retries=state.auth_retries)
+        said = self._said(failure.body)
+        failed = Verdict(ok=False, status=status, retries=state.auth_retries, said=said)
         verdict = await auth.failed(recovery, failed)
         state.recovery = None
         if verdict is None or not verdict.ok:
             self._transport.retire_pool()  # the next operation starts on a new connection
-        return self._replay_once(verdict or failed, state, status)
+        return self._replay_once(verdict or failed, state, failure)
 
-    def _replay_once(self, verdict: Verdict, state: _Attempts, status: int) -> float:
+    def _replay_once(self, verdict: Verdict, state: _Attempts, failure: _Failure) -> float:
+        """After a shared recovery's verdict: replay once when the key proved good, else raise."""
         if verdict.ok and not state.replayed:
             state.replayed = True
             return 0.0
-        if verdict.ok:
-            verdict = Verdict(ok=False, status=status, retries=self.config.retry.max_auth_retries)
+        if verdict.ok:  # replayed once already, and rejected again
+            retries = self.config.retry.max_auth_retries
+            said = self._said(failure.body)
+            verdict = Verdict(ok=False, status=failure.status or 0, retries=retries, said=said)
         raise self._rejected(verdict)
 
     def _after_failure(
         self, failure: _Failure, state: _Attempts, retry_budget_s: float | None
     ) -> float:
         provider, status = self.config.provider, failure.status
-        if status is not None and is_quota_exhausted(status, failure.body):
+        markers = self.config.preset.profile.quota_markers
+        if status is not None and is_quota_exhausted(status, failure.body, markers):
             raise QuotaExhaustedError(provider, status, self._message(failure.body))
         if status is not None and 300 <= status < 400:
             target = failure.headers.get("location", "")
@@ -251,15 +259,13 @@ class ProviderClient:
         if failure.status == 429:
             retries = state.retries - state.auth_retries
             return RateLimitedError(provider, retries=retries, wait_s=decision.wait_s)
-        if failure.status == 529 and not failure.body:
-            return ProviderResponseError(
-                provider, 529, "overloaded (an error event in the stream); try again shortly."
-            )
+        if failure.reported is not None:
+            return ProviderReportedError(provider, failure.reported)
         return ProviderResponseError(provider, failure.status or 0, self._message(failure.body))
 
     # -- one attempt ---------------------------------------------------------------------------
 
-    async def _attempt(self, exchange: Exchange, state: _Attempts) -> str:
+    async def _attempt(self, exchange: Exchange, state: _Attempts) -> Reply:
         state.sent_after = self.auth.last_recovery
         try:
             with self.auth.in_flight():
@@ -281,24 +287,27 @@ class ProviderClient:
         finally:
             await response.aclose(reuse=reuse)
 
-    async def _read(self, response: Response, exchange: Exchange) -> str:
-        """The reply's text (`reply`), its failures mapped onto the retry rules."""
+    async def _read(self, response: Response, exchange: Exchange) -> Reply:
+        """The reply (`read_reply`), its failures mapped onto the retry rules."""
         provider = self.config.provider
         try:
-            if not exchange.request.stream:
-                return await read_reply.read_json(response, exchange.parse)
-            return await read_reply.read_stream(response, exchange.decoder())
+            return await read_reply.read(response, exchange)
         except UnreadableReply as exc:
             raise self._unreadable(str(exc)) from None
         except BodyTooLarge as exc:
             raise ProviderResponseError(
                 provider, 200, f"{exc.detail}, so it was not read; nothing was applied."
             ) from None
-        except read_reply.StreamBroken as broken:
+        except read_reply.BrokenReply as broken:
+            if broken.reported is not None:
+                # An error the provider reported where its reply should be: retried like a 529
+                # before any output; after output, the operation ends with its own message.
+                message = redact_provider_text(shorten(broken.reported))
+                if broken.after_output:
+                    raise ProviderReportedError(provider, message) from None
+                raise _Failure(status=529, reported=message) from None
             if broken.after_output:
                 raise StreamInterruptedError(provider) from None
-            if broken.error_event:
-                raise _Failure(status=529) from None
             raise _Failure(status=None, stream_cut=True) from None
         except TransportError as exc:
             raise _Failure(status=None, network=exc) from None
@@ -311,6 +320,7 @@ class ProviderClient:
             verdict.status,
             had_worked=verdict.had_worked,
             retries=verdict.retries,
+            server_said=verdict.said,
         )
 
     def _unreachable(self, exc: TransportError) -> ProviderError:
@@ -328,6 +338,9 @@ class ProviderClient:
 
     def _message(self, body: str) -> str:
         return redact_provider_text(provider_message(body))
+
+    def _said(self, body: str) -> str:
+        return redact_provider_text(server_said(body))
 
 
 __all__ = ["ProviderClient", "ProviderConfig"]

@@ -46,7 +46,15 @@ class MissingKeyError(ProviderError):
 class AuthRejectedError(ProviderError):
     state = "rejectedKey"
 
-    def __init__(self, provider: str, status: int, *, had_worked: bool, retries: int) -> None:
+    def __init__(
+        self,
+        provider: str,
+        status: int,
+        *,
+        had_worked: bool,
+        retries: int,
+        server_said: str = "",
+    ) -> None:
         if had_worked:
             notice = (
                 f"Kestrel: {provider} rejected your API key (HTTP {status}) {DASH} it worked "
@@ -58,6 +66,10 @@ class AuthRejectedError(ProviderError):
                 f"Kestrel: {provider} rejected your API key (HTTP {status}). "
                 "Check that the key is correct and active."
             )
+        if server_said:
+            # A gateway's explanation ("key expired", "not allowed for this model") is the
+            # user's best clue, so it is quoted after the fixed text.
+            notice += f' The server said: "{server_said}"'
         super().__init__(provider, notice)
         self.status = status
         self.had_worked = had_worked
@@ -131,4 +143,52 @@ class StreamInterruptedError(ProviderResponseError):
     def __init__(self, provider: str) -> None:
         super().__init__(
             provider, 200, "the reply stream was interrupted before it finished; nothing applied."
+        )
+
+
+class ProviderReportedError(ProviderError):
+    """The provider sent an error where its reply should be: an error event inside a stream,
+    or an error object in a 200 body. The notice quotes its own message."""
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(provider, f"Kestrel: {provider} reported an error: {message}")
+        self.message = message
+
+
+class UnfinishedReplyError(ProviderError):
+    """The reply stopped for a reason other than "finished" (token limit, content filter,
+    refusal): nothing is applied. A warning; the state is unchanged (the provider answered)."""
+
+    severity = "warning"
+
+    def __init__(
+        self,
+        provider: str,
+        reason: str,
+        *,
+        spent_on_reasoning: bool = False,
+        may_think: bool = False,
+    ) -> None:
+        notice = (
+            f"Kestrel: {provider} stopped before its reply was complete ({reason}), "
+            "so nothing was applied."
+        )
+        if spent_on_reasoning:
+            notice += " The model spent its token budget thinking"
+            if may_think:
+                notice += '; set kestrel.reasoning to "off" to turn thinking off where it can be.'
+            else:
+                notice += "."
+        super().__init__(provider, notice)
+        self.reason = reason
+
+
+class EmptyReplyError(ProviderError):
+    """A finished reply with no code in it once reasoning and fences are removed."""
+
+    severity = "warning"
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(
+            provider, f"Kestrel: {provider} returned an empty reply, so nothing was applied."
         )

@@ -11,8 +11,9 @@ from typing import Any
 from kestrel_lsp.provider import wire_anthropic, wire_openai
 from kestrel_lsp.provider.policy import RetrySettings
 from kestrel_lsp.provider.presets import Preset
+from kestrel_lsp.provider.replies import Reply, StreamDecoder
 from kestrel_lsp.provider.transport.http11 import HttpRequest
-from kestrel_lsp.provider.wire import ChatPrompt, FimPrompt, StreamDecoder, WireRequest
+from kestrel_lsp.provider.wire import ChatPrompt, FimPrompt, Reasoning, WireRequest
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class ProviderConfig:
     model: str
     key: str | None = field(repr=False)
     retry: RetrySettings = field(default_factory=RetrySettings)
+    reasoning: Reasoning = "off"
 
     @property
     def provider(self) -> str:
@@ -33,7 +35,7 @@ class Exchange:
     """A request, its bytes, and how to read its reply: `parse` a JSON body, `decoder` a stream."""
 
     request: WireRequest
-    parse: Callable[[Any], str]
+    parse: Callable[[Any], Reply]
     decoder: Callable[[], StreamDecoder]
     http: HttpRequest = field(init=False, repr=False)
 
@@ -46,17 +48,18 @@ class Exchange:
 
 
 def chat_exchange(config: ProviderConfig, prompt: ChatPrompt, *, stream: bool) -> Exchange:
-    preset = config.preset
+    preset, reasoning = config.preset, config.reasoning
     if preset.wire == "anthropic":
         request = wire_anthropic.messages_request(
-            config.base_url, config.model, prompt, key=config.key, stream=stream
-        )
+            config.base_url, config.model, prompt, key=config.key, stream=stream,
+            profile=preset.profile, reasoning=reasoning,
+        )  # fmt: skip
         return Exchange(
             request, wire_anthropic.parse_messages_reply, wire_anthropic.MessagesStreamDecoder
         )
     request = wire_openai.chat_request(
         config.base_url, config.model, prompt, auth=preset.auth_header, key=config.key,
-        stream=stream,
+        stream=stream, profile=preset.profile, reasoning=reasoning,
     )  # fmt: skip
     return Exchange(request, wire_openai.parse_chat_reply, wire_openai.ChatStreamDecoder)
 

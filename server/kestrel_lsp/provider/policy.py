@@ -6,22 +6,21 @@ No I/O, no clock of its own: callers pass `now` and `rand`, so tests read as tab
 from __future__ import annotations
 
 import email.utils
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from kestrel_lsp.provider.presets import (
+    GATEWAY_BUDGET,
+    INSUFFICIENT_QUOTA,
+    PAYMENT_REQUIRED,
+    QuotaMarker,
+)
+from kestrel_lsp.provider.replies import error_codes, error_details, error_message, parse_json
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 AUTH_STATUSES = frozenset({401, 403})
 MAX_SERVER_WAIT_S = 60.0
-QUOTA_MARKERS = (
-    "insufficient_quota",
-    "insufficient balance",
-    "insufficient_balance",
-    "quota",
-    "billing",
-    "credit",
-    "balance",
-)
+DEFAULT_QUOTA_MARKERS = (PAYMENT_REQUIRED, INSUFFICIENT_QUOTA, GATEWAY_BUDGET)
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,24 @@ def backoff_delay(retries_made: int, settings: RetrySettings, rand: float) -> fl
     return base * (1.0 - 0.25 * rand)
 
 
-def is_quota_exhausted(status: int, body: str) -> bool:
-    if status == 402:
-        return True
-    if status != 429:
-        return False
-    text = body.lower()
-    return any(marker in text for marker in QUOTA_MARKERS)
+def is_quota_exhausted(
+    status: int, body: str, markers: Sequence[QuotaMarker] = DEFAULT_QUOTA_MARKERS
+) -> bool:
+    """Whether an error answer says the quota, credit or budget is spent, in the provider's
+    own terms (its profile's markers). A 429 that merely mentions "quota" is a rate limit."""
+    details = error_details(parse_json(body))
+    for marker in markers:
+        if marker.statuses is not None and status not in marker.statuses:
+            continue
+        if marker.code is None and marker.phrase is None:
+            return True
+        for detail in details:
+            if marker.code is not None and marker.code not in error_codes(detail):
+                continue
+            if marker.phrase is not None and marker.phrase not in error_message(detail).lower():
+                continue
+            return True
+    return False
 
 
 def is_retryable_status(status: int) -> bool:
@@ -131,22 +141,9 @@ def decide(
 
 
 def provider_message(body: str, limit: int = 200) -> str:
-    """The provider's own error text: from a JSON error body, else the first line of text."""
-    message = ""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        error = data.get("error", data)
-        if isinstance(error, dict):
-            candidate = error.get("message") or error.get("msg") or error.get("detail")
-            if isinstance(candidate, str):
-                message = candidate
-        elif isinstance(error, str):
-            message = error
-        if not message and isinstance(data.get("message"), str):
-            message = data["message"]
+    """The provider's own error text: from a JSON error body (an object or a list of them),
+    else the first line of text."""
+    message = error_message(parse_json(body))
     if not message:
         message = next((line.strip() for line in body.splitlines() if line.strip()), "")
         if message.startswith("<"):
@@ -154,7 +151,18 @@ def provider_message(body: str, limit: int = 200) -> str:
     message = " ".join(message.split())
     if not message:
         message = "(empty error body)"
+    return shorten(message, limit)
+
+
+def shorten(message: str, limit: int = 200) -> str:
+    message = " ".join(message.split())
     return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def server_said(body: str) -> str:
+    """The message of a JSON error body, or "" (an auth failure quotes only a real message)."""
+    message = error_message(parse_json(body))
+    return shorten(message) if message.strip() else ""
 
 
 def _html_title(body: str) -> str:

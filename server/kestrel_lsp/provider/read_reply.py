@@ -1,44 +1,69 @@
-"""A 200 response turned into the reply's text: one JSON body, or an event stream read up to its
-end marker (`[DONE]`, `message_stop`) and not a byte further. The only code that reads a
-successful body; the client decides what its failures mean for the retry policy."""
+"""A 200 response turned into the model's `Reply`: read by what the body is (JSON, or an event
+stream, whichever was asked for), a stream up to its end marker (`[DONE]`, `message_stop`) and
+not a byte further. The only code that reads a successful body; what its failures mean for the
+retry policy is the client's to decide."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from typing import Any
-
+from kestrel_lsp.provider.exchange import Exchange
+from kestrel_lsp.provider.replies import (
+    Reply,
+    ReportedError,
+    StreamDecoder,
+    UnreadableReply,
+    feed_all,
+    looks_like_event_stream,
+    parse_json,
+    sse_events,
+)
 from kestrel_lsp.provider.sse import SseParser
 from kestrel_lsp.provider.transport.errors import BodyTooLarge, TransportError
 from kestrel_lsp.provider.transport.http11 import Response
-from kestrel_lsp.provider.wire import StreamDecoder, StreamErrorEvent, UnreadableReply
 
 
-class StreamBroken(Exception):
-    """The stream stopped before its end marker: cut, broken, or an error event in it."""
+class BrokenReply(Exception):
+    """The reply stopped before its end: cut, broken, or an error the provider reported inside
+    it (`reported`, its own words). `after_output`: some of the answer had arrived."""
 
-    def __init__(self, *, after_output: bool, error_event: bool = False) -> None:
-        super().__init__("the reply stream stopped before its end")
+    def __init__(self, *, after_output: bool, reported: str | None = None) -> None:
+        super().__init__("the reply stopped before its end")
         self.after_output = after_output
-        self.error_event = error_event
+        self.reported = reported
 
 
-async def read_json(response: Response, parse: Callable[[Any], str]) -> str:
-    body = await response.read()
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise UnreadableReply("the reply is not JSON") from None
-    return parse(data)
-
-
-async def read_stream(response: Response, decoder: StreamDecoder) -> str:
-    """The text of an event stream. Raises StreamBroken, UnreadableReply or BodyTooLarge."""
+async def read(response: Response, exchange: Exchange) -> Reply:
+    """The reply of a 200. Raises BrokenReply, UnreadableReply, BodyTooLarge, TransportError."""
     content_type = response.content_type
-    if "text/event-stream" not in content_type:
-        raise UnreadableReply(f"expected an event stream, got {content_type or 'no type'}")
+    if exchange.request.stream and "text/event-stream" in content_type:
+        return await read_stream(response, exchange.decoder())
+    body = (await response.read()).decode("utf-8", "replace")
+    return _whole_body(exchange, content_type, body)
+
+
+def _whole_body(exchange: Exchange, content_type: str, body: str) -> Reply:
+    """A complete body, read by what it is: JSON (even where a stream was asked for, as some
+    gateways and mocks answer) or an event stream (even where JSON was asked for)."""
+    if "text/event-stream" in content_type or looks_like_event_stream(body):
+        decoder = exchange.decoder()
+        try:
+            events = feed_all(decoder, sse_events(body))
+        except ReportedError as exc:
+            output = bool(decoder.reply().text)
+            raise BrokenReply(after_output=output, reported=exc.message) from None
+        return _stream_end(decoder, events, complete_body=bool(body.strip()))
+    data = parse_json(body)
+    if data is None:
+        kind = content_type.split(";")[0].strip() or "no type"
+        raise UnreadableReply(f"expected JSON or an event stream, got {kind}")
+    try:
+        return exchange.parse(data)
+    except ReportedError as exc:
+        raise BrokenReply(after_output=False, reported=exc.message) from None
+
+
+async def read_stream(response: Response, decoder: StreamDecoder) -> Reply:
     parser = SseParser()
-    pieces: list[str] = []
+    output = False
     events = 0
     received = False
     try:
@@ -46,16 +71,25 @@ async def read_stream(response: Response, decoder: StreamDecoder) -> str:
             received = True
             for event in parser.feed(chunk):
                 events += 1
-                pieces.append(decoder.feed(event.event, event.data))
+                output = bool(decoder.feed(event.event, event.data)) or output
                 if decoder.done:
-                    return "".join(pieces)
-    except StreamErrorEvent:
-        raise StreamBroken(after_output=any(pieces), error_event=True) from None
+                    return decoder.reply()
+    except ReportedError as exc:
+        raise BrokenReply(after_output=output, reported=exc.message) from None
     except BodyTooLarge:
         raise
     except TransportError:
-        raise StreamBroken(after_output=any(pieces)) from None
-    if events == 0 and received:
+        raise BrokenReply(after_output=output) from None
+    return _stream_end(decoder, events, complete_body=received and events == 0)
+
+
+def _stream_end(decoder: StreamDecoder, events: int, *, complete_body: bool) -> Reply:
+    """The reply of a stream read as far as it went."""
+    if decoder.done:
+        return decoder.reply()
+    if decoder.reply().text:
+        raise BrokenReply(after_output=True)
+    if events == 0 and complete_body:
         # A complete body with no event in it is garbage, not a cut: not retried.
         raise UnreadableReply("the event stream has no events")
-    raise StreamBroken(after_output=any(pieces))
+    raise BrokenReply(after_output=False)

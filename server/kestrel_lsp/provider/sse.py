@@ -23,7 +23,6 @@ class SseParser:
         self._partial: list[str] = []  # the line so far
         self._event = ""
         self._data: list[str] = []
-        self._fields = False
 
     def feed(self, chunk: bytes) -> Iterator[Event]:
         piece = self._decoder.decode(chunk)
@@ -45,18 +44,15 @@ class SseParser:
 
     def _line(self, line: str) -> Event | None:
         if not line:
-            if not self._fields:
-                return None
-            event = Event(self._event or "message", "\n".join(self._data))
-            self._event, self._data, self._fields = "", [], False
+            event = Event(self._event or "message", "\n".join(self._data)) if self._data else None
+            self._event, self._data = "", []
             return event
         if line.startswith(":"):
             return None
         name, _, value = line.partition(":")
         value = value[1:] if value.startswith(" ") else value
         if name == "event":
-            self._event, self._fields = value, True
+            self._event = value
         elif name == "data":
             self._data.append(value)
-            self._fields = True
         return None

@@ -1,10 +1,23 @@
-"""What every wire format shares: the prompt, the request to send, and reply decoding errors."""
+"""What every wire format shares: the prompt, the request to send, and the profile's parameters."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
+
+from kestrel_lsp import __version__
+from kestrel_lsp.provider.presets import WireProfile, lowest_reasoning_effort
+from kestrel_lsp.provider.replies import (
+    ReportedError,
+    StreamDecoder,
+    UnreadableReply,
+)
+
+Reasoning = Literal["off", "provider"]
+USER_AGENT = f"kestrel-lsp/{__version__}"
+# The lowest temperature sent where the documented range excludes 0 (MiniMax: 0 < t <= 1).
+MIN_OPEN_TEMPERATURE = 0.01
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -31,6 +44,9 @@ class ChatPrompt(_Sendable):
     user: str
     max_tokens: int = 1024
     temperature: float = 0.2
+    # Extra tokens for a model that thinks when setting `reasoning` is "provider", so the
+    # answer is not cut off by the reasoning before it begins.
+    reasoning_headroom: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,28 +65,60 @@ class WireRequest:
     stream: bool
 
 
-class UnreadableReply(Exception):
-    """A 200 whose body is not the expected format. The message never contains the body."""
-
-
-class StreamErrorEvent(Exception):
-    """The provider sent an error event inside a stream (treated as an overloaded 529)."""
-
-
-class StreamDecoder:
-    """Turns SSE events into text pieces. `done` is set by the format's end-of-stream marker."""
-
-    done: bool = False
-
-    def feed(self, event: str, data: str) -> str:
-        raise NotImplementedError
-
-
 def auth_headers(style: str, key: str | None) -> dict[str, str]:
+    """The headers of every request: Kestrel's User-Agent (so a gateway's logs can tell it
+    apart) and the key in the provider's style."""
+    headers = {"User-Agent": USER_AGENT}
     if not key:
-        return {}
+        return headers
     if style == "api-key":
-        return {"api-key": key}
-    if style == "x-api-key":
-        return {"x-api-key": key}
-    return {"Authorization": f"Bearer {key}"}
+        headers["api-key"] = key
+    elif style == "x-api-key":
+        headers["x-api-key"] = key
+    else:
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
+def _temperature(profile: WireProfile, value: float) -> float:
+    rule = profile.temperature
+    if rule is None:
+        return value
+    if rule.low_open and value <= rule.low:
+        return max(MIN_OPEN_TEMPERATURE, rule.low + MIN_OPEN_TEMPERATURE)
+    return min(max(value, rule.low), rule.high)
+
+
+def sampling_parameters(
+    profile: WireProfile, model: str, prompt: ChatPrompt, reasoning: Reasoning
+) -> dict[str, Any]:
+    """Token limit, temperature and thinking switch, as the provider documents them."""
+    thinks = profile.thinks(model)
+    max_tokens = prompt.max_tokens
+    if reasoning == "provider" and thinks:
+        max_tokens += prompt.reasoning_headroom
+    params: dict[str, Any] = {profile.token_field: max_tokens}
+    if not (profile.omit_temperature_when_thinking and thinks):
+        params["temperature"] = _temperature(profile, prompt.temperature)
+    if reasoning == "off":
+        if not model.lower().startswith(profile.keeps_thinking):
+            params.update(profile.thinking_off)
+        if profile.reasoning_effort_off and thinks:
+            params["reasoning_effort"] = lowest_reasoning_effort(model)
+    params.update(profile.always)
+    return params
+
+
+__all__ = [
+    "USER_AGENT",
+    "ChatPrompt",
+    "FimPrompt",
+    "Reasoning",
+    "ReportedError",
+    "StreamDecoder",
+    "UnreadableReply",
+    "WireRequest",
+    "auth_headers",
+    "sampling_parameters",
+    "sendable",
+]

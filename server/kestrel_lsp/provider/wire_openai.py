@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from kestrel_lsp.provider.presets import WireProfile
+from kestrel_lsp.provider.replies import (
+    OpenAIStreamDecoder,
+    openai_chat_reply,
+    openai_fim_reply,
+)
 from kestrel_lsp.provider.wire import (
     ChatPrompt,
     FimPrompt,
-    StreamDecoder,
-    StreamErrorEvent,
-    UnreadableReply,
+    Reasoning,
     WireRequest,
     auth_headers,
+    sampling_parameters,
 )
+
+# The readers of this wire's replies (whole JSON bodies, and streams).
+parse_chat_reply = openai_chat_reply
+parse_fim_reply = openai_fim_reply
+ChatStreamDecoder = OpenAIStreamDecoder
 
 
 def chat_request(
-    base_url: str, model: str, prompt: ChatPrompt, *, auth: str, key: str | None, stream: bool
+    base_url: str,
+    model: str,
+    prompt: ChatPrompt,
+    *,
+    auth: str,
+    key: str | None,
+    stream: bool,
+    profile: WireProfile | None = None,
+    reasoning: Reasoning = "off",
 ) -> WireRequest:
     body: dict[str, Any] = {
         "model": model,
@@ -25,8 +42,7 @@ def chat_request(
             {"role": "system", "content": prompt.system},
             {"role": "user", "content": prompt.user},
         ],
-        "max_tokens": prompt.max_tokens,
-        "temperature": prompt.temperature,
+        **sampling_parameters(profile or WireProfile(), model, prompt, reasoning),
         "stream": stream,
     }
     return WireRequest(f"{base_url}/chat/completions", auth_headers(auth, key), body, stream)
@@ -50,42 +66,3 @@ def fim_request(
         "stream": False,
     }
     return WireRequest(fim_url(base_url), auth_headers(auth, key), body, False)
-
-
-def parse_chat_reply(data: Any) -> str:
-    try:
-        content = data["choices"][0]["message"]["content"]
-    except (KeyError, IndexError, TypeError):
-        raise UnreadableReply("the reply has no choices[0].message.content") from None
-    if not isinstance(content, str):
-        raise UnreadableReply("the reply's content is not text")
-    return content
-
-
-def parse_fim_reply(data: Any) -> str:
-    try:
-        text = data["choices"][0]["text"]
-    except (KeyError, IndexError, TypeError):
-        raise UnreadableReply("the reply has no choices[0].text") from None
-    if not isinstance(text, str):
-        raise UnreadableReply("the reply's text is not text")
-    return text
-
-
-class ChatStreamDecoder(StreamDecoder):
-    def feed(self, event: str, data: str) -> str:
-        if data.strip() == "[DONE]":
-            self.done = True
-            return ""
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            raise UnreadableReply("a stream event is not JSON") from None
-        if isinstance(chunk, dict) and "error" in chunk:
-            raise StreamErrorEvent()
-        try:
-            choice = chunk["choices"][0] if chunk.get("choices") else {}
-            piece = choice.get("delta", {}).get("content") or choice.get("text") or ""
-        except (AttributeError, TypeError):
-            raise UnreadableReply("a stream event has an unexpected shape") from None
-        return piece if isinstance(piece, str) else ""

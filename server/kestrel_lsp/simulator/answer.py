@@ -133,6 +133,10 @@ def plan_answer(request: ProviderRequest, step: Step, script: Script) -> Answer:
             garbage = b"this is not server-sent events\n<<<{{{ \xff\xfe }}}>>>\n\n"
             return Plain(status, _with_headers([SSE_TYPE], headers), garbage)
         return Plain(status, _with_headers([JSON_TYPE], headers), b"<<<not json {{{ \xff\xfe")
+    if step.sse is not None:
+        # A raw event stream (a provider's documented transcript), whatever was asked for.
+        sse_headers = _with_headers([SSE_TYPE, ("Cache-Control", "no-cache")], headers)
+        return Stream(status, sse_headers, [step.sse.encode()])
     if step.body is not None:
         return _custom_body(status, step.body, headers)
     if status != 200:
@@ -141,26 +145,36 @@ def plan_answer(request: ProviderRequest, step: Step, script: Script) -> Answer:
             message = message.replace("{model}", request.model)
         return error_answer(request.wire, status, message, headers)
     text = _reply_text(request, step, script)
-    frames = wire.StreamFrames(request.wire, request.n, request.model, text, request.prompt_chars)
+    if step.finish in ("length", "max_tokens") and step.reply is None and script.reply is None:
+        text = text[: len(text) // 2]  # cut off at the token limit
+    if step.think is not None:
+        text = f"<think>\n{step.think}\n</think>\n\n{text}"
+    shape = wire.ReplyShape(finish=step.finish, reasoning=step.reasoning)
+    frames = wire.StreamFrames(
+        request.wire, request.n, request.model, text, request.prompt_chars, shape
+    )
+    streamed = request.stream if step.transport is None else step.transport == "stream"
     stream_headers = _with_headers([SSE_TYPE, ("Cache-Control", "no-cache")], headers)
     if fault == "truncate-before-output":
-        if request.stream:
+        if streamed:
             return Stream(status, stream_headers, [], ends="close")
         return ShortBody(status, _with_headers([JSON_TYPE], headers), b"", 256)
     if fault == "stream-error":
-        if request.stream:
+        if streamed:
             error_frame = wire.stream_error_frame(request.wire, step.message)
             return Stream(status, stream_headers, [error_frame])
         # Some gateways answer an error inside a 200: the body has no choices/content.
         return json_answer(status, wire.stream_error_body(request.wire, step.message), headers)
-    body = wire.reply_body(request.wire, request.n, request.model, text, request.prompt_chars)
+    body = wire.reply_body(
+        request.wire, request.n, request.model, text, request.prompt_chars, shape
+    )
     if fault == "truncate":
-        if request.stream:
+        if streamed:
             return Stream(status, stream_headers, frames.truncated(), ends="close")
         encoded = json.dumps(body).encode()
         return ShortBody(
             status, _with_headers([JSON_TYPE], headers), encoded[: len(encoded) // 2], len(encoded)
         )
-    if request.stream:
+    if streamed:
         return Stream(status, stream_headers, frames.complete())
     return json_answer(status, body, headers)

@@ -43,6 +43,15 @@ class Step:
     reply: str | None = None
     location: str | None = None
     message: str | None = None
+    # Replies as real providers send them: a finish reason other than "stop" (the reply is
+    # cut to half when it is "length" and no `reply` is given), reasoning in the wire's own
+    # place, a `<think>` block before the content, a forced transport (`json` where a stream
+    # was asked for, or `stream` where JSON was), or a raw event-stream body (`sse`).
+    finish: str | None = None
+    reasoning: str | None = None
+    think: str | None = None
+    transport: str | None = None
+    sse: str | None = None
 
     @property
     def effective_status(self) -> int:
@@ -125,7 +134,18 @@ def parse_step(data: object, where: str) -> Step:
         reply=_opt_str(data.get("reply"), f"{where}.reply"),
         location=_opt_str(data.get("location"), f"{where}.location"),
         message=_opt_str(data.get("message"), f"{where}.message"),
+        finish=_opt_str(data.get("finish"), f"{where}.finish"),
+        reasoning=_opt_str(data.get("reasoning"), f"{where}.reasoning"),
+        think=_opt_str(data.get("think"), f"{where}.think"),
+        transport=_transport(data.get("transport"), f"{where}.transport"),
+        sse=_opt_str(data.get("sse"), f"{where}.sse"),
     )
+
+
+def _transport(value: object, where: str) -> str | None:
+    if value not in (None, "json", "stream"):
+        raise ScriptError(f'{where}: expected "json", "stream" or null, got {value!r}')
+    return value
 
 
 def parse_script(data: object) -> Script:

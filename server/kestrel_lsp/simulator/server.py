@@ -50,6 +50,10 @@ class RequestRecord(TypedDict):
     auth_scheme: str
     key_id: str | None
     anthropic_version: str | None
+    user_agent: str | None
+    # The request's parameters: its body without the conversation (messages, system, prompt,
+    # suffix), so a test can check the token limit, temperature and thinking switch sent.
+    params: dict[str, JsonValue]
     status: int | str
     fault: str | None
     peer_port: int
@@ -195,6 +199,8 @@ class SimulatorServer:
             auth_scheme=scheme,
             key_id=None if key is None else key_id(key),
             anthropic_version=incoming.headers.get("anthropic-version"),
+            user_agent=incoming.headers.get("user-agent"),
+            params=_parameters(body),
             status=0,
             fault=None,
             peer_port=peer_port,
@@ -252,6 +258,13 @@ class SimulatorServer:
         return json_answer(
             404, {"error": {"message": f"no control endpoint {route[0]} {route[1]}"}}
         )
+
+
+_CONVERSATION = frozenset({"messages", "system", "prompt", "suffix"})
+
+
+def _parameters(body: Mapping[str, JsonValue] | None) -> dict[str, JsonValue]:
+    return {k: v for k, v in (body or {}).items() if k not in _CONVERSATION}
 
 
 def _json_object(raw: bytes) -> dict[str, JsonValue] | None:

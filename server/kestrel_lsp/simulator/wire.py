@@ -9,6 +9,8 @@ import re
 import time
 from http import HTTPStatus
 
+import attrs
+
 from kestrel_lsp.simulator.script import JsonValue
 
 Json = dict[str, JsonValue]
@@ -98,7 +100,37 @@ def _usage(wire: Wire, prompt_chars: int, text: str) -> Json:
     }
 
 
-def reply_body(wire: Wire, n: int, model: str, text: str, prompt_chars: int) -> Json:
+@attrs.frozen
+class ReplyShape:
+    """How a reply ends and what reasoning comes with it. `finish` is a finish reason in
+    either wire's words (`length` and `max_tokens` are one thing); None means finished."""
+
+    finish: str | None = None
+    reasoning: str | None = None
+
+    def reason(self, wire: Wire) -> str:
+        if wire is Wire.ANTHROPIC:
+            return _ANTHROPIC_REASON.get(self.finish or "end_turn", self.finish or "end_turn")
+        return _OPENAI_REASON.get(self.finish or "stop", self.finish or "stop")
+
+
+_ANTHROPIC_REASON = {"length": "max_tokens", "stop": "end_turn", "content_filter": "refusal"}
+_OPENAI_REASON = {"max_tokens": "length", "end_turn": "stop", "refusal": "content_filter"}
+FINISHED = ReplyShape()
+
+
+def _anthropic_blocks(text: str, shape: ReplyShape) -> list[JsonValue]:
+    blocks: list[JsonValue] = []
+    if shape.reasoning is not None:
+        blocks.append({"type": "thinking", "thinking": shape.reasoning, "signature": "sim-sig"})
+    if text or shape.reasoning is None:
+        blocks.append({"type": "text", "text": text})
+    return blocks
+
+
+def reply_body(
+    wire: Wire, n: int, model: str, text: str, prompt_chars: int, shape: ReplyShape = FINISHED
+) -> Json:
     """The non-streaming answer."""
     usage = _usage(wire, prompt_chars, text)
     if wire is Wire.ANTHROPIC:
@@ -107,17 +139,20 @@ def reply_body(wire: Wire, n: int, model: str, text: str, prompt_chars: int) -> 
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
+            "content": _anthropic_blocks(text, shape),
+            "stop_reason": shape.reason(wire),
             "stop_sequence": None,
             "usage": usage,
         }
     common: Json = {"id": f"sim-{n}", "created": int(time.time()), "model": model}
+    reason = shape.reason(wire)
     if wire is Wire.FIM:
-        choice: Json = {"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}
+        choice: Json = {"index": 0, "text": text, "logprobs": None, "finish_reason": reason}
         return {**common, "object": "text_completion", "choices": [choice], "usage": usage}
     message: Json = {"role": "assistant", "content": text}
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+    if shape.reasoning is not None:
+        message["reasoning_content"] = shape.reasoning
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": reason}
     return {**common, "object": "chat.completion", "choices": [choice], "usage": usage}
 
 
@@ -136,41 +171,57 @@ class StreamFrames:
     """A streamed answer as SSE frames: `opening` (no text yet), one frame per text piece in
     `content`, and `closing` (finish reason, usage, [DONE] or message_stop)."""
 
-    def __init__(self, wire: Wire, n: int, model: str, text: str, prompt_chars: int) -> None:
+    def __init__(
+        self,
+        wire: Wire,
+        n: int,
+        model: str,
+        text: str,
+        prompt_chars: int,
+        shape: ReplyShape = FINISHED,
+    ) -> None:
         self.wire = wire
         usage = _usage(wire, prompt_chars, text)
         pieces = text_pieces(text)
         if wire is Wire.ANTHROPIC:
             message = reply_body(wire, n, model, "", prompt_chars)
             message.update(content=[], stop_reason=None, usage={**usage, "output_tokens": 1})
-            self.opening = [
-                sse({"type": "message_start", "message": message}, "message_start"),
-                sse(
-                    {
-                        "type": "content_block_start",
-                        "index": 0,
-                        "content_block": {"type": "text", "text": ""},
-                    },
-                    "content_block_start",
-                ),
-            ]
-            self.content = [
-                sse(
-                    {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": "text_delta", "text": piece},
-                    },
-                    "content_block_delta",
+            self.opening = [sse({"type": "message_start", "message": message}, "message_start")]
+            index = 0
+            if shape.reasoning is not None:
+                self.opening += _anthropic_thinking_frames(shape.reasoning)
+                index = 1
+            self.content = []
+            text_block = bool(text) or shape.reasoning is None
+            if text_block:
+                self.opening.append(
+                    sse(
+                        {
+                            "type": "content_block_start",
+                            "index": index,
+                            "content_block": {"type": "text", "text": ""},
+                        },
+                        "content_block_start",
+                    )
                 )
-                for piece in pieces
-            ]
+                self.content = [
+                    sse(
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "text_delta", "text": piece},
+                        },
+                        "content_block_delta",
+                    )
+                    for piece in pieces
+                ]
+            block_stop = sse({"type": "content_block_stop", "index": index}, "content_block_stop")
             self.closing = [
-                sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+                *([block_stop] if text_block else []),
                 sse(
                     {
                         "type": "message_delta",
-                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "delta": {"stop_reason": shape.reason(wire), "stop_sequence": None},
                         "usage": {"output_tokens": usage["output_tokens"]},
                     },
                     "message_delta",
@@ -192,8 +243,12 @@ class StreamFrames:
             return sse({**body, "choices": [choice], **extra})
 
         self.opening = [] if is_fim else [chunk({"role": "assistant", "content": ""})]
+        if shape.reasoning is not None and not is_fim:
+            self.opening += [
+                chunk({"reasoning_content": piece}) for piece in text_pieces(shape.reasoning)
+            ]
         self.content = [chunk({"content": piece}) for piece in pieces]
-        self.closing = [chunk({}, "stop", usage=usage), sse("[DONE]")]
+        self.closing = [chunk({}, shape.reason(wire), usage=usage), sse("[DONE]")]
 
     def complete(self) -> list[bytes]:
         return self.opening + self.content + self.closing
@@ -201,6 +256,36 @@ class StreamFrames:
     def truncated(self) -> list[bytes]:
         """Some of the text, then nothing: no finish, no [DONE] / message_stop."""
         return self.opening + self.content[: max(1, len(self.content) // 2)]
+
+
+def _anthropic_thinking_frames(reasoning: str) -> list[bytes]:
+    start: Json = {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "thinking", "thinking": ""},
+    }
+    deltas = [
+        sse(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "thinking_delta", "thinking": piece},
+            },
+            "content_block_delta",
+        )
+        for piece in text_pieces(reasoning)
+    ]
+    signature: Json = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "signature_delta", "signature": "sim-sig"},
+    }
+    return [
+        sse(start, "content_block_start"),
+        *deltas,
+        sse(signature, "content_block_delta"),
+        sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+    ]
 
 
 def stream_error_body(wire: Wire, message: str | None) -> Json:
