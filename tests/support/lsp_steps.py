@@ -177,6 +177,18 @@ def the_edit(action: types.CodeAction | types.ApplyWorkspaceEditParams) -> types
     return change
 
 
+def assert_docstring_added(before: str, after: str, header: str = "def add(a, b):\n") -> None:
+    """`after` is `before` with a docstring inside the definition `header` and nothing else
+    changed (whatever the docstring says: that is the provider's part)."""
+    head, found, rest = before.partition(header)
+    assert found, f"{header!r} is not in the text"
+    indent = rest[: len(rest) - len(rest.lstrip(" "))]
+    assert after.startswith(head + header + indent + '"""'), after
+    assert after.endswith(rest), after
+    inserted = after[len(head + header) : len(after) - len(rest)]
+    assert inserted.endswith('"""\n') and inserted.count('"""') == 2, inserted
+
+
 def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
     """`text` after `edits` (ASCII texts: LSP characters are str indices)."""
     lines = text.split("\n")
