@@ -95,7 +95,8 @@ def test_python_class_gets_its_attributes_and_an_existing_docstring_is_kept() ->
         ),
         (
             "go",
-            "func (s *Store) Restock(name string, amount int) (*Item, error) {\n\treturn nil, nil\n}",
+            "func (s *Store) Restock(name string, amount int) (*Item, error) {\n"
+            "\treturn nil, nil\n}",
             "// Restock restocks `name` and `amount`.\n",
             ["// It returns an error if the operation fails.\n"],
         ),
