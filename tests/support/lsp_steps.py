@@ -92,6 +92,7 @@ async def kestrel(
     env: dict[str, str] | None = None,
     configuration: dict[str, Any] | None = None,
     apply_edits: bool = True,
+    client_name: str | None = None,
 ) -> AsyncIterator[Editor]:
     """A session of the real server pointed at `sim`; on the way out, no key in its output."""
     options = deepseek_at(sim.url, key, **(init or {}))
@@ -101,6 +102,7 @@ async def kestrel(
         env=env,
         configuration=configuration,
         apply_edits=apply_edits,
+        client_name=client_name,
     ) as ed:
         yield ed
     assert_no_secret(ed)
