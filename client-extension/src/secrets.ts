@@ -1,5 +1,6 @@
 // API keys live only in VS Code's SecretStorage, one per provider.
 import * as vscode from "vscode";
+import { demoKeyFrom } from "./demo-key";
 import { secretKeyName } from "./protocol";
 import type { Redactor } from "./redact";
 
@@ -12,6 +13,7 @@ export class KeyStore implements vscode.Disposable {
   constructor(
     private readonly secrets: vscode.SecretStorage,
     private readonly redactor: Redactor,
+    private demoKey: string | undefined = demoKeyFrom(process.env),
   ) {
     this.subscription = secrets.onDidChange((e) => {
       const prefix = secretKeyName("");
@@ -22,7 +24,7 @@ export class KeyStore implements vscode.Disposable {
   }
 
   async get(provider: string): Promise<string | undefined> {
-    const key = await this.secrets.get(secretKeyName(provider));
+    const key = (await this.secrets.get(secretKeyName(provider))) || this.demoKey;
     this.redactor.add(key);
     return key || undefined;
   }
@@ -33,6 +35,7 @@ export class KeyStore implements vscode.Disposable {
   }
 
   async delete(provider: string): Promise<void> {
+    this.demoKey = undefined;
     await this.secrets.delete(secretKeyName(provider));
   }
 

@@ -147,24 +147,43 @@ def _returns_text(summary: str, name: str, returned: set[str], expression: str =
         return "True if so, False otherwise."
     if name == "main":
         return "The exit status."
+    if expression:
+        return expression
     if re.match(r"^Counts? the ", summary):
         return "The number of " + re.sub(r"^Counts? the ", "", summary)
     if _GETTERS.match(summary) and re.search(r" (?:the|a|an) ", summary):
         return "The " + re.split(r" (?:the|a|an) ", summary, maxsplit=1)[1]
-    if expression:
-        return expression
     if len(returned) == 1:
         return f"The {wording.phrase(next(iter(returned)))}."
     noun = wording.noun_of(name)
     return f"The {noun}." if noun else "The result."
 
 
-def _described_expression(returns: list[ast.Return]) -> str:
-    """ "The sum of `a` and `b`." for `return a + b`; empty for anything less plain."""
+def _accumulated(node: ast.AST, variable: str) -> str:
+    """"The sum of `e` over `xs`." when `variable += e` runs in `for x in xs` and is returned."""
+    for loop in _walk_own(node):
+        if not isinstance(loop, ast.For):
+            continue
+        for statement in loop.body:
+            if (
+                isinstance(statement, ast.AugAssign)
+                and isinstance(statement.op, ast.Add)
+                and isinstance(statement.target, ast.Name)
+                and statement.target.id == variable
+            ):
+                total, over = ast.unparse(statement.value), ast.unparse(loop.iter)
+                return f"The sum of `{total}` over `{over}`."
+    return ""
+
+
+def _described_expression(node: ast.AST, returns: list[ast.Return]) -> str:
+    """"The sum of `a` and `b`." for `return a + b`; empty for anything less plain."""
     values = {ast.unparse(r.value) for r in returns if r.value is not None}
     if len(returns) != 1 or len(values) != 1:
         return ""
     value = returns[0].value
+    if isinstance(value, ast.Name):
+        return _accumulated(node, value.id)
     if (
         isinstance(value, ast.BinOp)
         and type(value.op) in _OPERATIONS
@@ -195,7 +214,7 @@ def _python_function_doc(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[s
     returns = [n for n in own if isinstance(n, ast.Return) and n.value is not None]
     yields = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in own)
     returned = {n.value.id for n in returns if isinstance(n.value, ast.Name)}
-    expression = _described_expression(returns)
+    expression = _described_expression(node, returns)
     annotation = ast.unparse(node.returns) if node.returns else None
     sections: list[list[str]] = []
     if params:

@@ -155,9 +155,18 @@ def test_known_good_key_survives_transient_401_burst(open_vscode: Callable[..., 
         wb.wait_toast(MISSING, timeout=90)
         wb.clear_toasts()
 
-        # First request succeeds (the key becomes known-good), then a burst of two 401s.
+        # First request succeeds (the key becomes known-good), then a burst of two 401s. The
+        # function has its docstring after the first action, so the second one's reply is
+        # scripted: a rewrite, which changes the file again.
+        rewritten = (
+            "```python\ndef total_value(items):\n"
+            "    return sum(item.price * item.quantity for item in items)\n```"
+        )
         sim.set_script(
-            {"steps": [{"status": 200}, {"status": 401}, {"status": 401}], "then": {"status": 200}}
+            {
+                "steps": [{"status": 200}, {"status": 401}, {"status": 401}],
+                "then": {"status": 200, "reply": rewritten},
+            }
         )
         wb.set_api_key(session.key("known-good"))
 
