@@ -160,7 +160,7 @@ def _returns_text(summary: str, name: str, returned: set[str], expression: str =
 
 
 def _accumulated(node: ast.AST, variable: str) -> str:
-    """"The sum of `e` over `xs`." when `variable += e` runs in `for x in xs` and is returned."""
+    """ "The sum of `e` over `xs`." when `variable += e` runs in `for x in xs` and is returned."""
     for loop in _walk_own(node):
         if not isinstance(loop, ast.For):
             continue
@@ -177,7 +177,7 @@ def _accumulated(node: ast.AST, variable: str) -> str:
 
 
 def _described_expression(node: ast.AST, returns: list[ast.Return]) -> str:
-    """"The sum of `a` and `b`." for `return a + b`; empty for anything less plain."""
+    """ "The sum of `a` and `b`." for `return a + b`; empty for anything less plain."""
     values = {ast.unparse(r.value) for r in returns if r.value is not None}
     if len(returns) != 1 or len(values) != 1:
         return ""
