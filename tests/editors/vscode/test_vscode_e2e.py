@@ -1,6 +1,7 @@
 """Kestrel in real VS Code: code-server 4.139 (VS Code 1.139) in headless Chromium, the built
 .vsix installed, the provider simulator as the provider. Each check goes through the real UI and
-saves a screenshot under docs/screenshots/. (Issue 4, "Must show"; SPEC, VS Code extension.)
+saves a screenshot (build/screenshots/ under `make test`; `make screenshots` refreshes
+docs/screenshots/). (Issue 4, "Must show"; SPEC, VS Code extension.)
 
 Runs from `make test` (pytest). The first run installs Node 24 and code-server into
 `${KESTREL_CACHE:-~/.cache/kestrel}` (about 3 minutes); later runs reuse them.
