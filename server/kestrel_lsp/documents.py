@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 
 class PositionError(ValueError):
-    """A position outside the document (the message names it precisely)."""
+    """A position or range that cannot be read (negative, or a range ending before it starts);
+    the message names it precisely."""
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
@@ -38,7 +39,7 @@ def _units(text: str, encoding: str) -> int:
 
 def _index_for_units(body: str, units: int, encoding: str) -> int:
     if encoding == "utf-32" or body.isascii():
-        return units
+        return min(units, len(body))
     count = 0
     for index, char in enumerate(body):
         if count >= units:
@@ -63,29 +64,15 @@ class Document:
     def text(self) -> str:
         return "".join(self.lines)
 
-    def line_count(self) -> int:
-        return len(self.lines)
-
-    def offset_of(self, line: int, character: int, *, clamp: bool = False) -> tuple[int, int]:
-        """(line, str index) for an LSP position. Out of range raises, unless `clamp`."""
+    def offset_of(self, line: int, character: int) -> tuple[int, int]:
+        """(line, str index) for an LSP position, as LSP 3.17 reads one: a character past the
+        end of its line is the line's end, a line past the last is the document's end."""
         if line < 0 or character < 0:
             raise PositionError(f"position {line}:{character} is negative")
         if line >= len(self.lines):
-            if clamp:
-                last = len(self.lines) - 1
-                return last, len(_body(self.lines[last]))
-            raise PositionError(
-                f"line {line} is past the end of the document ({len(self.lines)} lines)"
-            )
-        body = _body(self.lines[line])
-        if character > _units(body, self.encoding):
-            if clamp:
-                return line, len(body)
-            raise PositionError(
-                f"character {character} is past the end of line {line} "
-                f"({_units(body, self.encoding)} characters)"
-            )
-        return line, _index_for_units(body, character, self.encoding)
+            last = len(self.lines) - 1
+            return last, len(_body(self.lines[last]))
+        return line, _index_for_units(_body(self.lines[line]), character, self.encoding)
 
     def apply_change(self, start: tuple[int, int], end: tuple[int, int], new_text: str) -> None:
         (sl, sc), (el, ec) = start, end

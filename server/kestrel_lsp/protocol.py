@@ -8,6 +8,7 @@ import logging
 from functools import partial
 from typing import Any
 
+import cattrs
 from lsprotocol import types
 from pygls.exceptions import (
     JsonRpcException,
@@ -15,7 +16,7 @@ from pygls.exceptions import (
     JsonRpcInvalidRequest,
     JsonRpcMethodNotFound,
 )
-from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 
 from kestrel_lsp.documents import DocumentStore, PositionError
 from kestrel_lsp.secrets import SECRETS
@@ -54,6 +55,24 @@ _NOTIFICATION_ATTRIBUTES = ("method", "jsonrpc", "params")
 
 def _has(message: Any, names: tuple[str, ...]) -> bool:
     return all(hasattr(message, name) for name in names)
+
+
+def converter() -> cattrs.Converter:
+    """pygls's converter, reading positions strictly: lsprotocol's own hook takes 1.5 or "1"
+    for line 1, while LSP positions are unsigned integers and anything else is invalid params.
+    (A value past the end is valid: the document clamps it.)"""
+    conv = default_converter()
+    structure_position = conv.get_structure_hook(types.Position)
+
+    def position(value: Any, cls: type) -> types.Position:
+        if isinstance(value, dict):
+            for name in ("line", "character"):
+                if type(value.get(name)) is not int:
+                    raise TypeError(f"position.{name} is not an integer")
+        return structure_position(value, cls)
+
+    conv.register_structure_hook(types.Position, position)
+    return conv
 
 
 class KestrelProtocol(LanguageServerProtocol):
@@ -194,8 +213,9 @@ class KestrelProtocol(LanguageServerProtocol):
                         document.uri, document.language_id, 0, change.text
                     )
         except PositionError as exc:
-            # The client and server disagree about the text: mark the copy stale so no edit
-            # is computed on it, until the client sends the whole text again.
+            # A range that ends before it starts: the client and server no longer agree about
+            # the text. Mark the copy stale so no edit is computed on it, until the client
+            # sends the whole text again.
             log.warning("didChange out of range for %s: %s", document.uri, exc)
             document.version = -1
             return

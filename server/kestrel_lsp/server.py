@@ -22,7 +22,7 @@ from kestrel_lsp.features.completions import Completions
 from kestrel_lsp.features.host import InvalidParams
 from kestrel_lsp.features.insecure_tls import InsecureTlsWarning
 from kestrel_lsp.features.notices import ERROR, WARNING, Notices
-from kestrel_lsp.protocol import KestrelProtocol
+from kestrel_lsp.protocol import KestrelProtocol, converter
 from kestrel_lsp.secrets import install_redacting_logging, log_level
 from kestrel_lsp.session import Session
 
@@ -34,7 +34,9 @@ CHECK_SETUP_COMMAND = "kestrel.checkSetup"
 
 class KestrelServer(LanguageServer):
     def __init__(self, session: Session | None = None) -> None:
-        super().__init__("kestrel-lsp", __version__, protocol_cls=KestrelProtocol)
+        super().__init__(
+            "kestrel-lsp", __version__, protocol_cls=KestrelProtocol, converter_factory=converter
+        )
         self.session = session or Session()
         self.notices = Notices(self._show_message, self._send_status)
         self.code_actions = CodeActions(self)

@@ -55,6 +55,19 @@ class HttpSettings:
     insecure_hosts: tuple[str, ...] = ()
 
 
+ACTION_WHEN = ("always", "selection", "diagnostics")
+MAX_ACTIONS = 20
+
+
+@attrs.frozen
+class CustomAction:
+    """One of the user's own AI actions (`kestrel.actions`): offered as `Kestrel: <title>`."""
+
+    title: str
+    instruction: str
+    when: str = "always"
+
+
 @attrs.frozen
 class Settings:
     provider: str = "deepseek"
@@ -65,6 +78,7 @@ class Settings:
     retry: RetrySettings = attrs.field(factory=RetrySettings)
     request_timeout_ms: int = 30000
     http: HttpSettings = attrs.field(factory=HttpSettings)
+    actions: tuple[CustomAction, ...] = ()
 
 
 _NON_NEGATIVE = {"debounce_ms", "max_retries", "max_auth_retries", "initial_delay_ms"}
@@ -109,7 +123,7 @@ def _make_converter() -> cattrs.Converter:
     for kind in (bool, int, str):
         conv.register_structure_hook(kind, _strict(kind))
     conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _string_tuple)
-    for cls in (CompletionSettings, RetrySettings, HttpSettings, Settings):
+    for cls in (CompletionSettings, RetrySettings, HttpSettings, CustomAction, Settings):
         renames: dict[str, Any] = {
             a.name: override(rename=camel(a.name)) for a in attrs.fields(cls)
         }
@@ -128,10 +142,11 @@ class SettingError:
     # Which bad value it was (a digest: the value may be a key), so another bad value for the
     # same key is a new error while the same one, still in its layer, is not.
     value_digest: str = dataclasses.field(default="", repr=False)
+    outcome: str = "Its earlier value is kept."
 
     @property
     def notice(self) -> str:
-        return f"Kestrel: setting {self.key} is invalid: {self.problem}. Its earlier value is kept."
+        return f"Kestrel: setting {self.key} is invalid: {self.problem}. {self.outcome}"
 
 
 def _failures(
@@ -200,11 +215,58 @@ def _set(data: Json, path: tuple[str, ...], value: Any) -> None:
     data[path[-1]] = value
 
 
+def structure_actions(
+    raw: Any, previous: tuple[CustomAction, ...]
+) -> tuple[tuple[CustomAction, ...], list[SettingError]]:
+    """`kestrel.actions`, entry by entry: a wrong entry is one error naming its path and is
+    left out; the valid entries stay. Not a list at all: one error, the earlier list kept."""
+    if raw is None:
+        return (), []
+    if not isinstance(raw, list):
+        problem = f"expected a list of actions, got {_json_type(raw)}"
+        return previous, [SettingError("kestrel.actions", problem, _digest(raw))]
+    actions: list[CustomAction] = []
+    errors: list[SettingError] = []
+    if len(raw) > MAX_ACTIONS:
+        problem = f"at most {MAX_ACTIONS} actions, got {len(raw)}"
+        outcome = f"The first {MAX_ACTIONS} are used."
+        errors.append(SettingError("kestrel.actions", problem, _digest(len(raw)), outcome))
+    for index, entry in enumerate(raw[:MAX_ACTIONS]):
+        path, entry_problem = _action_problem(entry)
+        if entry_problem is None:
+            actions.append(
+                CustomAction(entry["title"], entry["instruction"], entry.get("when", "always"))
+            )
+        else:
+            key = f"kestrel.actions[{index}]{path}"
+            left_out = "That action is left out; the others stay."
+            errors.append(SettingError(key, entry_problem, _digest(entry), left_out))
+    return tuple(actions), errors
+
+
+def _action_problem(entry: Any) -> tuple[str, str | None]:
+    """(".field" or "", the problem) for one `kestrel.actions` entry; problem None when valid."""
+    if not isinstance(entry, dict):
+        return "", f"expected an object with a title and an instruction, got {_json_type(entry)}"
+    for name in ("title", "instruction"):
+        value = entry.get(name)
+        if name not in entry:
+            return f".{name}", "missing (each action needs a title and an instruction)"
+        if not isinstance(value, str):
+            return f".{name}", f"expected a string, got {_json_type(value)}"
+        if not value.strip():
+            return f".{name}", "expected a non-empty string"
+    when = entry.get("when", "always")
+    if when not in ACTION_WHEN:
+        return ".when", f"expected one of {', '.join(ACTION_WHEN)}"
+    return "", None
+
+
 def structure(merged: Json, previous: Settings) -> tuple[Settings, list[SettingError]]:
     """Structure `merged` (camelCase); each bad key reverts to its value in `previous`."""
     data = copy.deepcopy(merged)
-    earlier = CONVERTER.unstructure(previous)
-    errors: list[SettingError] = []
+    actions, errors = structure_actions(data.pop("actions", None), previous.actions)
+    earlier = CONVERTER.unstructure(attrs.evolve(previous, actions=()))
     for _ in range(20):  # each round fixes at least one key; 20 is more than there are keys
         failures: list[Failure]
         try:
@@ -214,7 +276,7 @@ def structure(merged: Json, previous: Settings) -> tuple[Settings, list[SettingE
         else:
             failures = _semantic_errors(settings)
             if not failures:
-                return settings, errors
+                return attrs.evolve(settings, actions=actions), errors
         for path, problem in failures:
             camel_path = tuple(camel(p) for p in path)
             bad_value = _get(data, camel_path) if camel_path else data

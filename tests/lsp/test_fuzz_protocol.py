@@ -35,6 +35,7 @@ from fuzz_model import (
     KNOWN_NOTIFICATIONS,
     KNOWN_REQUESTS,
     RESULT,
+    SELECTION,
     ActionRequest,
     BadEnvelope,
     CancelStorm,
@@ -363,6 +364,14 @@ class Fuzzed:
                         f"{s.kind} {s.request_id!r} answered {code}, allowed {sorted(s.allowed)}: "
                         f"{json.dumps(answer)[:300]} <- {s.body[:300]!r}"
                     )
+                elif code == RESULT and s.selection is not None:
+                    kinds = [action.get("kind") for action in answer.get("result") or []]
+                    if (SELECTION in kinds) != s.selection:
+                        problems.append(
+                            f"{s.kind} {s.request_id!r}: rewrite offered {SELECTION in kinds}, "
+                            f"the model says {s.selection}: {s.body[:300]!r}; the model's "
+                            f"text: {self._model_text(s.body)[:300]!r}"
+                        )
         new = server.received.messages[first_message:]
         problems += self._check_messages(new, sent, {s.request_id for s in requests})
         if server.process is not None and server.process.poll() is not None:
@@ -370,6 +379,11 @@ class Fuzzed:
         if problems:
             self.failures += problems
             raise AssertionError("\n".join(problems[:20]))
+
+    def _model_text(self, body: bytes) -> str:
+        uri = json.loads(body)["params"]["textDocument"]["uri"]
+        doc = self.model.docs.get(uri)
+        return doc.text if doc else "(not open)"
 
     def _check_messages(self, new: list[Any], sent: list[Sent], request_ids: set[Any]) -> list[str]:
         problems: list[str] = []

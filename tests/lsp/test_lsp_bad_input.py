@@ -53,25 +53,10 @@ CASES: list[Case] = [
         INVALID_PARAMS,
     ),
     (
-        "codeAction, line past the end",
-        lambda ed: ed.client.text_document_code_action_async(code_action(URI, (0, 0), (99, 0))),
-        INVALID_PARAMS,
-    ),
-    (
-        "codeAction, character past the end of the line",
-        lambda ed: ed.client.text_document_code_action_async(code_action(URI, (0, 80), (0, 80))),
-        INVALID_PARAMS,
-    ),
-    (
         "inlineCompletion, unknown document",
         lambda ed: ed.client.text_document_inline_completion_async(
             inline_params(UNKNOWN_URI, 0, 0)
         ),
-        INVALID_PARAMS,
-    ),
-    (
-        "inlineCompletion, line past the end",
-        lambda ed: ed.client.text_document_inline_completion_async(inline_params(URI, 40, 0)),
         INVALID_PARAMS,
     ),
     (

@@ -31,6 +31,9 @@ def server() -> Iterator[RawServer]:
         yield srv
 
 
+SELECTION = "refactor.rewrite.kestrel.selection"
+
+
 def answers_to(server: RawServer, body: bytes) -> list[Any]:
     """Everything the server answers (responses, not notifications) to one body."""
     first = len(server.received.messages)
@@ -188,9 +191,20 @@ def test_a_document_with_lone_surrogates_is_served(server: RawServer) -> None:
         server, request(901, "textDocument/codeAction", code_action_params(0, 6, uri))
     )
     assert len(answers) == 1 and "result" in answers[0], answers
-    # Past the end of that line (7 UTF-16 units: x, space, =, space, quote, surrogate, quote).
-    beyond = request(902, "textDocument/codeAction", code_action_params(0, 8, uri))
-    assert one_error(answers_to(server, beyond)) == (902, INVALID_PARAMS)
+    # That line is 7 UTF-16 units (x, space, =, space, quote, surrogate, quote): a selection
+    # of its last unit is offered a rewrite; one from its end to past it is empty.
+    assert SELECTION in offered_kinds(server, 902, uri, (0, 6), (0, 7))
+    assert SELECTION not in offered_kinds(server, 903, uri, (0, 7), (0, 8))
+
+
+def offered_kinds(
+    server: RawServer, msg_id: int, uri: str, start: tuple[int, int], end: tuple[int, int]
+) -> list[str]:
+    params = code_action_params(*start, uri)
+    params["range"]["end"] = {"line": end[0], "character": end[1]}
+    answers = answers_to(server, request(msg_id, "textDocument/codeAction", params))
+    assert len(answers) == 1 and "result" in answers[0], answers
+    return [action["kind"] for action in answers[0]["result"]]
 
 
 def test_lone_surrogates_reach_the_provider_as_replacement_characters() -> None:
@@ -229,6 +243,5 @@ def test_a_newline_inserted_after_a_cr_line_joins_it_into_one_crlf_break() -> No
 def test_lone_surrogates_count_as_one_utf16_unit() -> None:
     doc = DocumentStore().open(URI, "python", 1, "\ud800x\n")
     assert doc.offset_of(0, 2) == (0, 2)
-    with pytest.raises(ValueError):
-        doc.offset_of(0, 3)
+    assert doc.offset_of(0, 3) == (0, 2)  # past the end of the line: its end
     assert json.dumps(doc.text)  # still a str the server can answer with

@@ -2,7 +2,8 @@
 
 Every generated operation becomes one or more well-framed message bodies, each with what the
 SPEC allows in answer. The model keeps its own copy of every open document (text, version)
-so it can tell a position in range from one outside, independently of the server's line store.
+so it can clamp a position to the document as LSP 3.17 says (past a line's end: that end; past
+the last line: the document's end), independently of the server's line store.
 """
 
 from __future__ import annotations
@@ -31,12 +32,20 @@ KINDS = (
     "refactor.rewrite.kestrel.docstring",
     "refactor.rewrite.kestrel.selection",
 )
+SELECTION = "refactor.rewrite.kestrel.selection"
 APPLY = "kestrel.applyAction"
 
 
 # -- the model's own line splitting: LSP line endings only (\n, \r\n, \r) --------------------
 
 _BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def as_decoded(text: str) -> str:
+    """`text` as the server reads it from JSON: a high and a low surrogate escaped side by side
+    (hypothesis makes them apart) decode to one astral character, two UTF-16 units wide."""
+    decoded: str = json.loads(json.dumps(text))
+    return decoded
 
 
 def line_bodies(text: str) -> list[str]:
@@ -69,12 +78,10 @@ class ModelDoc:
             self._bodies = line_bodies(self.text)
         return self._bodies
 
-    def in_range(self, line: int, character: int) -> bool:
-        bodies = self.bodies
-        return 0 <= line < len(bodies) and 0 <= character <= utf16_len(bodies[line])
-
     def offset(self, line: int, character: int) -> int:
-        """Index into `text` of an in-range position."""
+        """Index into `text` of a position (non-negative), clamped as LSP says."""
+        if line >= len(self.bodies):
+            return len(self.text)
         index = 0
         for match_count, match in enumerate(_BREAK.finditer(self.text)):
             if match_count == line:
@@ -109,6 +116,8 @@ class Sent:
     request_id: Any = None  # set for a request that must be answered with this id
     allowed: frozenset[int] = frozenset()  # RESULT or error codes
     null_id_code: int | None = None  # an answer with id null is due (parse/invalid request)
+    # For code actions: whether "Rewrite selection" must be offered (None: not checked).
+    selection: bool | None = None
 
 
 def _dump(message: Any) -> bytes:
@@ -162,7 +171,7 @@ class Open:
                 }
             },
         )
-        model.docs[self.uri] = ModelDoc(self.text, self.version)
+        model.docs[self.uri] = ModelDoc(as_decoded(self.text), self.version)
 
 
 @dataclass
@@ -197,17 +206,14 @@ class Change:
             return  # params that do not structure: the whole notification is dropped
         for rng, text in self.changes:
             if rng is None:
-                doc.text, doc._bodies = text, None
+                doc.text, doc._bodies = as_decoded(text), None
                 continue
             sl, sc, el, ec = rng
-            if not (doc.in_range(sl, sc) and doc.in_range(el, ec)):
-                doc.version = -1  # the server marks its copy stale and stops
-                return
             start, end = doc.offset(sl, sc), doc.offset(el, ec)
             if end < start:
-                doc.version = -1
+                doc.version = -1  # the server marks its copy stale and stops
                 return
-            doc.replace(start, end, text)
+            doc.replace(start, end, as_decoded(text))
         doc.version = self.version
 
 
@@ -231,24 +237,28 @@ class CodeActionRequest:
         doc = model.docs.get(self.uri)
         rng = {"start": _pos(*self.start), "end": _pos(*self.end)}
         diagnostics = [{"range": rng, "message": "fuzz"}] if self.diagnostics else []
-        if not _valid_uint(*self.start, *self.end):
-            allowed = {INVALID_PARAMS}
-        elif doc is None or not (doc.in_range(*self.start) and doc.in_range(*self.end)):
+        selection = None
+        if not _valid_uint(*self.start, *self.end) or doc is None:
             allowed = {INVALID_PARAMS}
         else:
             allowed = {RESULT}
+            selection = doc.offset(*self.start) != doc.offset(*self.end)
         params = {
             "textDocument": {"uri": self.uri},
             "range": rng,
             "context": {"diagnostics": diagnostics},
         }
-        yield request(model, "codeAction", "textDocument/codeAction", params, allowed)
+        sent = request(model, "codeAction", "textDocument/codeAction", params, allowed)
+        sent.selection = selection
+        yield sent
 
 
 @dataclass
 class Probe:
-    """Code actions at the edges of the model's copy (a line's end, one past it, one line past
-    the last): the server's line store must agree with the model after every edit."""
+    """Code actions over ranges at the edges of the model's copy (a line's last character, its
+    end to one past it, the last line to past the document): whether "Rewrite selection" is
+    offered tells whether the range is empty in the server's line store, which must agree with
+    the model after every edit."""
 
     uri: str
     line_pick: int
@@ -261,8 +271,14 @@ class Probe:
         count = len(doc.bodies)
         line = self.line_pick % count
         end = utf16_len(doc.bodies[line])
-        for position in ((line, end), (line, end + 1), (count, 0), (count - 1, 0)):
-            probe = CodeActionRequest(self.uri, position, position, False)
+        last_end = utf16_len(doc.bodies[count - 1])
+        for start, stop in (
+            ((line, max(end - 1, 0)), (line, end)),
+            ((line, end), (line, end + 1)),
+            ((count - 1, 0), (count, 0)),
+            ((count - 1, last_end), (count + 3, 0)),
+        ):
+            probe = CodeActionRequest(self.uri, start, stop, False)
             for sent in probe.messages(model):
                 sent.kind = "probe"
                 yield sent
@@ -278,12 +294,8 @@ class CompletionRequest:
         doc = model.docs.get(self.uri)
         if not _valid_uint(*self.position) or doc is None:
             allowed = {INVALID_PARAMS}
-        elif not self.inline and model.caps_inline:
-            allowed = {RESULT}  # no AI item when the client has inline completions
-        elif not doc.in_range(*self.position):
-            allowed = {INVALID_PARAMS}
         else:
-            allowed = {RESULT}
+            allowed = {RESULT}  # past the end is the end: answered like any position
         params: dict[str, Any] = {
             "textDocument": {"uri": self.uri},
             "position": _pos(*self.position),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import json
 import socket
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -264,3 +265,25 @@ async def ask_provider(ed: Editor, kind: str = DOCSTRING, **where: Any) -> Any:
             types.ExecuteCommandParams(command=command.command, arguments=command.arguments)
         )
     return await ed.resolve(action)
+
+
+class PromptRecorder(SimulatorServer):
+    """The simulator, keeping each request's JSON body (its own log is key- and prompt-free)."""
+
+    def __init__(self) -> None:
+        super().__init__("ok")
+        self.bodies: list[dict[str, Any]] = []
+
+    def _provider_answer(self, incoming: Any, peer_port: int) -> Any:
+        self.bodies.append(json.loads(incoming.body))
+        return super()._provider_answer(incoming, peer_port)
+
+    def fim(self) -> tuple[str, str]:
+        """(prefix, suffix) of the last fill-in-the-middle request."""
+        body = self.bodies[-1]
+        return body["prompt"], body["suffix"]
+
+    def chat_user_prompt(self) -> str:
+        """The user message of the last chat request (OpenAI-compatible wire)."""
+        content: str = self.bodies[-1]["messages"][-1]["content"]
+        return content

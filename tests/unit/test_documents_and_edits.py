@@ -28,16 +28,27 @@ def test_utf16_positions() -> None:
     document = doc("a😀b\n")
     assert document.offset_of(0, 3) == (0, 2)  # the emoji is two UTF-16 units
     assert document.units(0, 2) == 3
-    with pytest.raises(PositionError, match="past the end of line 0"):
-        document.offset_of(0, 5)
+    assert document.offset_of(0, 5) == (0, 3)  # past the end of the line: its end
     assert doc("a😀b", "utf-32").offset_of(0, 2) == (0, 2)
 
 
-def test_out_of_range_positions_are_precise() -> None:
-    document = doc("one\ntwo\n")
-    with pytest.raises(PositionError, match=r"line 7 is past the end of the document \(3 lines\)"):
-        document.offset_of(7, 0)
-    assert document.offset_of(7, 0, clamp=True) == (2, 0)
+def test_positions_past_the_end_mean_the_end_as_lsp_says() -> None:
+    document = doc("one\ntwo\nlast")
+    assert document.offset_of(0, 80) == (0, 3)  # a character past its line's end: that end
+    assert document.offset_of(1, 4) == (1, 3)  # one past: not the next line's start
+    assert document.offset_of(7, 0) == (2, 4)  # a line past the last: the document's end
+    assert document.offset_of(7, 99) == (2, 4)
+    assert doc("a😀b\n").offset_of(0, 99) == (0, 3)
+    with pytest.raises(PositionError, match="negative"):
+        document.offset_of(-1, 0)
+
+
+def test_incremental_change_past_the_end_appends_at_the_end() -> None:
+    document = doc("one\ntwo")
+    document.apply_change(document.offset_of(1, 50), document.offset_of(9, 0), "!\nthree")
+    assert document.text == "one\ntwo!\nthree"
+    document.apply_change(document.offset_of(0, 3), document.offset_of(0, 99), "s")
+    assert document.text == "ones\ntwo!\nthree"
 
 
 def test_strip_fences() -> None:

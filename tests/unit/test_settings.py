@@ -97,3 +97,36 @@ def test_key_fallback_order() -> None:
     with_setting = Settings(provider="mimo", api_key="sk-canary-9931")
     assert resolve_key(with_setting, both).source == "setting"
     assert "sk-canary-9931" not in repr(resolve_key(with_setting, both)) + repr(with_setting)
+
+
+def test_custom_actions_are_checked_entry_by_entry() -> None:
+    hints = {"title": "Hints", "instruction": "Add type hints.", "when": "selection"}
+    raw = [hints, "tests please", {"title": " ", "instruction": "x"}, {**hints, "when": "often"}]
+    settings, errors = structure({"actions": raw}, Settings())
+    assert [(a.title, a.instruction, a.when) for a in settings.actions] == [
+        ("Hints", "Add type hints.", "selection")
+    ]
+    assert [(e.key, e.problem) for e in errors] == [
+        ("kestrel.actions[1]", "expected an object with a title and an instruction, got a string"),
+        ("kestrel.actions[2].title", "expected a non-empty string"),
+        ("kestrel.actions[3].when", "expected one of always, selection, diagnostics"),
+    ]
+    assert all(e.notice.endswith("That action is left out; the others stay.") for e in errors)
+
+
+def test_custom_actions_not_a_list_keep_the_earlier_ones_and_more_than_20_are_cut() -> None:
+    earlier, _ = structure({"actions": [{"title": "A", "instruction": "Do A."}]}, Settings())
+    settings, [error] = structure({"actions": {"title": "B"}}, earlier)
+    assert settings.actions == earlier.actions
+    assert error.notice == (
+        "Kestrel: setting kestrel.actions is invalid: expected a list of actions, got an object. "
+        "Its earlier value is kept."
+    )
+    many = [{"title": f"T{n}", "instruction": "Do it."} for n in range(25)]
+    settings, [error] = structure({"actions": many}, Settings())
+    assert [a.title for a in settings.actions] == [f"T{n}" for n in range(20)]
+    assert error.notice == (
+        "Kestrel: setting kestrel.actions is invalid: at most 20 actions, got 25. "
+        "The first 20 are used."
+    )
+    assert structure({"actions": None}, earlier)[0].actions == ()

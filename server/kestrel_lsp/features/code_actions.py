@@ -19,13 +19,15 @@ from kestrel_lsp.features.host import Host, InvalidParams
 from kestrel_lsp.features.notices import ERROR, INFO
 from kestrel_lsp.provider.errors import ProviderError
 from kestrel_lsp.session import ConfigurationProblem
+from kestrel_lsp.settings import CustomAction
 
 log = logging.getLogger(__name__)
 
 QUICKFIX = "quickfix.kestrel"
 DOCSTRING = "refactor.rewrite.kestrel.docstring"
 SELECTION = "refactor.rewrite.kestrel.selection"
-KINDS = [QUICKFIX, DOCSTRING, SELECTION]
+CUSTOM = "refactor.rewrite.kestrel.custom"  # the user's own actions (setting `actions`)
+KINDS = [QUICKFIX, DOCSTRING, SELECTION, CUSTOM]
 TITLES = {
     QUICKFIX: "Kestrel: Fix with AI",
     DOCSTRING: "Kestrel: Add docstring",
@@ -44,6 +46,20 @@ class ActionData:
     start_line: int
     end_line: int
     diagnostics: list[str] = attrs.field(factory=list)
+    # A custom action carries what the user saw listed: a later settings change does not
+    # change what an action already offered does.
+    title: str | None = None
+    instruction: str | None = None
+
+    @property
+    def task(self) -> prompts.EditTask:
+        if self.kind == CUSTOM:
+            return prompts.EditTask(CUSTOM, self.instruction or "")
+        return prompts.TASKS[self.kind]
+
+    @property
+    def shown_title(self) -> str:
+        return f"Kestrel: {self.title}" if self.kind == CUSTOM else TITLES[self.kind]
 
 
 _DATA = cattrs.Converter(forbid_extra_keys=True)
@@ -58,11 +74,21 @@ def structure_data(raw: Any) -> ActionData:
         raise InvalidParams("this code action's data is not one Kestrel made") from exc
     if data.kind not in KINDS:
         raise InvalidParams(f"unknown Kestrel code action kind {data.kind!r}")
+    if data.kind == CUSTOM and not (data.title and data.instruction):
+        raise InvalidParams("this custom Kestrel action's data has no title or instruction")
     return data
 
 
 def _wanted(kind: str, only: list[str] | None) -> bool:
     return not only or any(kind == o or kind.startswith(o + ".") for o in only)
+
+
+def _custom_target(own: CustomAction, selected: bool) -> str:
+    """Which built-in action's lines a custom action works on: the diagnostics' lines (as a
+    fix does), else the selection, else the enclosing definition (as a docstring does)."""
+    if own.when == "diagnostics":
+        return QUICKFIX
+    return SELECTION if selected else DOCSTRING
 
 
 def _file_name(uri: str) -> str:
@@ -88,28 +114,34 @@ class CodeActions:
             end = document.offset_of(params.range.end.line, params.range.end.character)
         except PositionError as exc:
             raise InvalidParams(str(exc)) from None
+        start, end = min(start, end), max(start, end)
         only = [str(k) for k in params.context.only] if params.context.only else None
         diagnostics = [d.message for d in params.context.diagnostics]
-        kinds = []
+        offered: list[tuple[str, CustomAction | None]] = []
         if diagnostics:
-            kinds.append(QUICKFIX)
-        kinds.append(DOCSTRING)
+            offered.append((QUICKFIX, None))
+        offered.append((DOCSTRING, None))
         if start != end:
-            kinds.append(SELECTION)
+            offered.append((SELECTION, None))
+        shown = {"always": True, "selection": start != end, "diagnostics": bool(diagnostics)}
+        offered += [(CUSTOM, own) for own in self.host.session.settings.actions if shown[own.when]]
         actions = []
-        for kind in kinds:
+        for kind, own in offered:
             if not _wanted(kind, only):
                 continue
-            first, last = self._lines_for(document, kind, params, start[0], end)
+            lines_kind = kind if own is None else _custom_target(own, start != end)
+            first, last = self._lines_for(document, lines_kind, params, start[0], end)
             data = ActionData(
                 uri=document.uri,
                 version=document.version,
                 kind=kind,
                 start_line=first,
                 end_line=last,
-                diagnostics=diagnostics if kind == QUICKFIX else [],
+                diagnostics=diagnostics if lines_kind == QUICKFIX else [],
+                title=own.title if own else None,
+                instruction=own.instruction if own else None,
             )
-            actions.append(self._action(kind, data, params.context.diagnostics))
+            actions.append(self._action(data, params.context.diagnostics))
         return actions
 
     @staticmethod
@@ -132,11 +164,12 @@ class CodeActions:
         return start_line, end_line
 
     def _action(
-        self, kind: str, data: ActionData, diagnostics: Sequence[types.Diagnostic]
+        self, data: ActionData, diagnostics: Sequence[types.Diagnostic]
     ) -> types.CodeAction:
+        kind, title = data.kind, data.shown_title
         raw = _DATA.unstructure(data)
         action = types.CodeAction(
-            title=TITLES[kind],
+            title=title,
             kind=kind,
             diagnostics=list(diagnostics) if kind == QUICKFIX and diagnostics else None,
             is_preferred=kind == QUICKFIX or None,
@@ -144,9 +177,7 @@ class CodeActions:
         if self.host.session.supports_resolve:
             action.data = raw
         else:
-            action.command = types.Command(
-                title=TITLES[kind], command=APPLY_COMMAND, arguments=[raw]
-            )
+            action.command = types.Command(title=title, command=APPLY_COMMAND, arguments=[raw])
         return action
 
     # -- codeAction/resolve and the command ------------------------------------------------------
@@ -184,7 +215,7 @@ class CodeActions:
         start, end = targets.whole_lines(document, data.start_line, data.end_line)
         original = document.slice(start, end)
         prompt = prompts.edit_prompt(
-            task=prompts.TASKS[data.kind],
+            task=data.task,
             language=document.language_id,
             path=_file_name(document.uri),
             target=original,
