@@ -240,3 +240,22 @@ def test_the_request_picks_the_task_and_the_reply_is_deterministic() -> None:
 def test_crlf_code_comes_back_with_crlf() -> None:
     documented = add_documentation("def add(a, b):\r\n    return a + b\r\n", "python")
     assert '"""' in documented and "\n" not in documented.replace("\r\n", "")
+
+
+@pytest.mark.parametrize(
+    ("language", "code", "expected"),
+    [
+        ("python", "x = x + y - z", "x += y - z"),
+        ("python", "x = x - y + z", "x = x - y + z"),  # x -= y + z would mean something else
+        ("python", "x = x * y + z", "x = x * y + z"),
+        ('python', 's = s + "a" if c else "b"', 's = s + "a" if c else "b"'),
+        ("python", "def f(x):\n    if x:\n        return True\n    return False",
+         "def f(x):\n    return bool(x)"),
+        ("javascript", "n = n + 1;", "n++;"),
+        ("javascript", "var g = function (a) { return this.a; };",
+         "const g = function (a) { return this.a; };"),  # an arrow would rebind `this`
+        ("javascript", "if (x == null) {}", "if (x == null) {}"),
+    ],
+)  # fmt: skip
+def test_rewrites_keep_the_meaning(language: str, code: str, expected: str) -> None:
+    assert rewrite(code, language) == expected

@@ -23,6 +23,12 @@ _KEYWORDS = frozenset(
 )
 
 
+_TYPE_WORDS = frozenset(
+    "int int8 int16 int32 int64 uint uint8 uint16 uint32 uint64 float float32 float64 double "
+    "char byte rune bool boolean string String error long short void size_t any object".split()
+)
+
+
 def _param_names(params: str) -> list[str]:
     names = []
     for raw in params.split(","):
@@ -32,13 +38,8 @@ def _param_names(params: str) -> list[str]:
         tokens = _IDENT.findall(raw.lstrip("*&."))
         if not tokens:
             continue
-        # `int count` / `count int` / `count`: the parameter's name is the C-style last or the
-        # Go-style first identifier; Python and JavaScript names stand alone.
-        name = (
-            tokens[-1]
-            if re.match(r"^[\w<>\[\]*&:\s]+\s[*&]*\w+$", raw) and "(" not in raw
-            else tokens[0]
-        )
+        # `int count` (C, Java) names the parameter last, `count int` (Go) first.
+        name = tokens[0] if len(tokens) == 1 or tokens[-1] in _TYPE_WORDS else tokens[-1]
         if name not in ("self", "cls", "this"):
             names.append(name)
     return names

@@ -102,7 +102,11 @@ def _bool_return(code: str) -> str:
     def replace(m: re.Match[str]) -> str:
         if m["a"] == m["b"]:
             return m.group(0)
-        condition = m["c"] if m["a"] == "True" else f"not ({m['c']})"
+        boolean = re.search(r"==|!=|<|>|\b(?:in|is|not)\b|\b(?:isinstance|hasattr)\(", m["c"])
+        if m["a"] == "True":
+            condition = m["c"] if boolean else f"bool({m['c']})"
+        else:
+            condition = f"not ({m['c']})"
         end = "\n" if m.group(0).endswith("\n") else ""
         return f"{m['i']}return {condition}{end}"
 
@@ -150,7 +154,14 @@ def _js_idioms(code: str) -> str:
         )
 
     code = _JS_SUM_LOOP.sub(reduce, code)
-    code = _JS_ANONYMOUS.sub(lambda m: f"({m.group(1).strip()}) => {m.group(2).strip()}", code)
+    code = _JS_ANONYMOUS.sub(
+        lambda m: (
+            m.group(0)  # an arrow function would change what `this` and `arguments` mean
+            if re.search(r"\b(?:this|arguments)\b", m.group(2))
+            else f"({m.group(1).strip()}) => {m.group(2).strip()}"
+        ),
+        code,
+    )
 
     def declaration(m: re.Match[str]) -> str:
         name = m.group(2)
@@ -159,8 +170,9 @@ def _js_idioms(code: str) -> str:
         return f"{m.group(1)}{'let' if reassigned else 'const'} {name}"
 
     code = re.sub(rf"(^|[\s;(])var ({_IDENT})", declaration, code)
-    code = re.sub(r"(?<![=!<>])==(?!=)(?!\s*null\b)", "===", code)
-    code = re.sub(r"!=(?!=)(?!\s*null\b)", "!==", code)
+    # `== null` also matches undefined, on purpose: left alone.
+    code = re.sub(r"(?<![=!<>])==(?!=)(?!\s*(?:null|undefined)\b)", "===", code)
+    code = re.sub(r"!=(?!=)(?!\s*(?:null|undefined)\b)", "!==", code)
     code = re.sub(r"\.indexOf\(([^()]+)\)\s*(?:!==?\s*-1|>\s*-1|>=\s*0)", r".includes(\1)", code)
     return code
 
@@ -168,9 +180,29 @@ def _js_idioms(code: str) -> str:
 # -- every language -------------------------------------------------------------------------------
 
 
+_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\"[^\"]*\"|'[^']*'")
+
+
+def _same_meaning(op: str, value: str) -> bool:
+    """Whether `x = x <op> value` means `x <op>= value`: `x = x - a + b` does not."""
+    top = value
+    for _ in range(3):
+        top = _BRACKETED.sub("", top)
+    if re.search(r"\b(?:if|else|and|or|not|lambda|is|in)\b|[<>=!&|?,:;^]", top):
+        return False
+    rest = top.lstrip()[1:]  # a leading sign belongs to the operand
+    if op == "+":
+        return True
+    if op == "*":
+        return not re.search(r"[-+]", rest)
+    return not re.search(r"[-+*/%]", rest)
+
+
 def _compound_assignment(code: str, *, increments: bool) -> str:
     def replace(m: re.Match[str]) -> str:
         target, op, value, end = m.group(2), m.group(3), m.group(4).strip(), m.group(5)
+        if not _same_meaning(op, value):
+            return m.group(0)
         if increments and value == "1" and op in "+-":
             return f"{m.group(1)}{target}{op * 2}{end}"
         return f"{m.group(1)}{target} {op}= {value}{end}"
