@@ -136,7 +136,7 @@ def write_user_settings(user_data: Path, simulator_url: str | None) -> None:
             settings = json.loads(path.read_text())
     settings.update(
         {
-            "workbench.startupEditor": "readme",  # the sample project's README: what to try
+            "workbench.startupEditor": "none",
             "workbench.secondarySideBar.defaultVisibility": "hidden",
             "chat.disableAIFeatures": True,
             "telemetry.telemetryLevel": "off",

@@ -134,6 +134,8 @@ def test_make_run_demo_adds_a_docstring_with_no_key_typed(
             page = context.new_page()
             wb = h.Workbench(page)
             wb.open(demo.url)
+            # Ready, with no key typed: the status bar shows the ok state, not "set API key".
+            h.wait_until(lambda: wb.status_item() == "Kestrel", 120, "the server's ok state")
 
             # The first action: no key typed anywhere.
             add_docstring(wb, shot="demo-1-quick-fix-menu.png")
