@@ -215,6 +215,10 @@ def test_completions_continue_the_code_at_the_cursor() -> None:
     body = "def f(items):\n    total = 0\n    for item in items:\n        total += item.price\n    "
     assert continue_code(body, "") == "return total"
     assert continue_code("user.name = 1\nprint(user.", "", "javascript") == "name"
+    # At the end of a finished line: the next line, indented for the block just opened.
+    assert continue_code("def f(x):\n    y = x * 2", "\n") == "\n    return y"
+    assert continue_code("def add(a, b):", "\n    return a + b\n") == "\n    pass"
+    assert continue_code(text, "") == "print(total_value(items))"
 
 
 def test_the_request_picks_the_task_and_the_reply_is_deterministic() -> None:

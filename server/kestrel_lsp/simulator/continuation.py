@@ -79,24 +79,27 @@ def _last_assigned(prefix: str) -> str | None:
     return names[-1] if names else None
 
 
-def _new_line(prefix: str, line_start: str, language: str) -> str:
-    """What a fresh (blank) line most plausibly holds."""
+def _new_line(prefix: str, indent: str, language: str) -> str:
+    """What a fresh line at `indent` most plausibly holds."""
     lines = [line for line in prefix.split("\n")[:-1] if line.strip()]
     previous = lines[-1].rstrip() if lines else ""
-    python = language in ("python", "py") or (not language and re.search(r"^\s*def ", prefix, re.M))
+    braces = re.search(r"[{};][ \t]*$", prefix, re.MULTILINE) is not None
+    python = language in ("python", "py") or (not language and not braces)
+    end = "" if python or language in ("go", "rust") else ";"
     if python and previous.endswith(":"):
         return "pass"
     if previous.endswith("{"):
-        return "return;" if language not in ("go", "rust", "python") else "return"
-    variable = _last_assigned(prefix)
-    if variable and not previous.lstrip().startswith("return"):
-        end = "" if python or language in ("go", "rust") else ";"
-        return f"return {variable}{end}"
-    if python and not line_start:
-        definitions = _definitions(prefix)
-        if definitions:
-            name = list(definitions)[-1]
-            return f"print({name}({', '.join(definitions[name])}))"
+        return f"return{end}"
+    if indent:  # inside a block: hand back what it computed
+        variable = _last_assigned(prefix)
+        if variable and not previous.lstrip().startswith("return"):
+            return f"return {variable}{end}"
+        return "pass" if python else "// TODO"
+    definitions = _definitions(prefix)
+    if definitions:  # at the top level: use what the file defines
+        name = list(definitions)[-1]
+        call = f"{name}({', '.join(definitions[name])})"
+        return f"print({call})" if python else f"{call}{end}"
     return "pass" if python else "// TODO"
 
 
@@ -154,4 +157,9 @@ def continue_code(prefix: str, suffix: str, language: str = "") -> str:
         if names:
             return Counter(names).most_common(1)[0][0]
         return "None" if language in ("python", "py") else "null"
+    if not suffix.split("\n", 1)[0].strip():  # a finished line: suggest the next one
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if line.rstrip().endswith((":", "{")):
+            indent += "\t" if indent.startswith("\t") else "    "
+        return "\n" + indent + _new_line(f"{prefix}\n{indent}", indent, language)
     return ""
