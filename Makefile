@@ -2,17 +2,23 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 # The LiteLLM gateway the tests run, in a virtualenv of its own so its pins never meet Kestrel's.
 GATEWAY_VENV := .venv-gateway
 GATEWAY_REQUIREMENTS := tests/support/gateway/requirements.txt
 GATEWAY_STAMP := $(GATEWAY_VENV)/.installed
 
-.PHONY: run run-cli test setup lint lint-ts generate pytest screenshots clean bench soak gateway
+.PHONY: run run-cli test setup lint lint-ts generate pytest screenshots clean bench soak gateway vsix dist
 
-$(STAMP): pyproject.toml
+# What running needs: the server's own dependencies (no test tools).
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml $(RUN_STAMP)
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -23,17 +29,28 @@ $(GATEWAY_STAMP): $(GATEWAY_REQUIREMENTS)
 
 gateway: $(GATEWAY_STAMP)
 
+# What the tests need beyond that: Neovim, Emacs, Chromium (apt), Node 24 and code-server.
 setup: $(STAMP)
 	bash scripts/install-system-deps.sh
 	KESTREL_SKIP_VSIX=1 bash scripts/vscode-setup.sh >/dev/null
 
 # VS Code (code-server) on 127.0.0.1 with the extension installed and the simulator as provider.
-run: setup
-	$(PY) scripts/demo-vscode.py
+# The demo installs Node 24 and code-server into ~/.cache/kestrel once. SCRIPT=reject-all etc.
+# picks the simulator's script.
+run: $(RUN_STAMP)
+	$(PY) scripts/demo-vscode.py $(if $(SCRIPT),--script $(SCRIPT))
 
 # The same story in a terminal, no browser needed.
-run-cli: $(STAMP)
+run-cli: $(RUN_STAMP)
 	$(PY) scripts/demo.py
+
+# The VS Code extension, for `code --install-extension client-extension/kestrel-<version>.vsix`.
+vsix: $(RUN_STAMP)
+	bash scripts/build-vsix.sh
+
+# A wheel and an sdist in dist/, for `pipx install dist/kestrel_lsp-*.whl`.
+dist: $(STAMP)
+	$(PY) -m build --outdir dist .
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check

@@ -1,5 +1,6 @@
 // API keys live only in VS Code's SecretStorage, one per provider.
 import type { Disposable, SecretStorage } from "vscode";
+import { demoKeyFrom } from "./demo-key";
 import { Emitter } from "./events";
 import { secretKeyName } from "./protocol";
 import type { Redactor } from "./redact";
@@ -14,6 +15,7 @@ export class KeyStore implements Disposable {
   constructor(
     private readonly secrets: SecretStorage,
     private readonly redactor: Redactor,
+    private demoKey: string | undefined = demoKeyFrom(process.env),
   ) {
     this.subscription = secrets.onDidChange(async (e) => {
       const prefix = secretKeyName("");
@@ -24,7 +26,7 @@ export class KeyStore implements Disposable {
   }
 
   async get(provider: string): Promise<string | undefined> {
-    const key = await this.secrets.get(secretKeyName(provider));
+    const key = (await this.secrets.get(secretKeyName(provider))) || this.demoKey;
     this.redactor.add(key);
     return key || undefined;
   }
@@ -35,6 +37,7 @@ export class KeyStore implements Disposable {
   }
 
   async delete(provider: string): Promise<void> {
+    this.demoKey = undefined;
     await this.secrets.delete(secretKeyName(provider));
   }
 

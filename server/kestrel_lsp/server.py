@@ -169,6 +169,7 @@ def build_server(session: Session | None = None) -> KestrelServer:
         resolve = action_caps.resolve_support if action_caps else None
         session.supports_resolve = bool(resolve and "edit" in resolve.properties)
         session.supports_progress = bool(caps.window and caps.window.work_done_progress)
+        ls.notices.client_name = params.client_info.name if params.client_info else None
         session.layers.set_initialization_options(params.initialization_options)
         ls.apply_settings()
 

@@ -1,4 +1,4 @@
-"""The editor snippets of README.md parse, and say what the server expects. (The
+"""The editor snippets of docs/editors.md parse, and say what the server expects. (The
 Neovim snippet runs for real in test_neovim.py.)"""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-EDITOR_DOCS = Path(__file__).resolve().parents[2] / "README.md"
+EDITOR_DOCS = Path(__file__).resolve().parents[2] / "docs" / "editors.md"
 
 
 def blocks(language: str) -> list[str]:

@@ -1,5 +1,5 @@
 """A real editor no one here wrote: Debian's Neovim 0.7.2, headless, loads the Neovim snippet of
-README.md, starts `kestrel-lsp`, opens a file and runs an AI code action against the
+docs/editors.md, starts `kestrel-lsp`, opens a file and runs an AI code action against the
 simulator. The Lua driver writes the buffer, the notices and the statuses to a JSON file."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from kestrel_lsp.simulator.server import SimulatorServer
 
 from lsp_harness import CANARY, SAMPLE, server_env
-from lsp_steps import CANARIES, MISSING, REJECTED_NEVER_WORKED, key_id
+from lsp_steps import CANARIES, MISSING, REJECTED_NEVER_WORKED, assert_docstring_added, key_id
 
 NVIM = shutil.which("nvim")
 pytestmark = [
@@ -31,7 +31,7 @@ pytestmark = [
 
 HERE = Path(__file__).parent
 DRIVER = HERE / "nvim" / "drive_code_action.lua"
-EDITOR_DOCS = HERE.parents[1] / "README.md"
+EDITOR_DOCS = HERE.parents[1] / "docs" / "editors.md"
 SNIPPET_MARKER = "<!-- neovim-snippet: tested by tests/editors/test_neovim.py -->"
 DOCSTRING = "Kestrel: Add docstring"
 ERROR, INFO = 1, 3
@@ -129,7 +129,7 @@ def assert_no_secret(run: NeovimRun) -> None:
 
 async def test_docstring_action_edits_the_buffer(sim: SimulatorServer, tmp_path: Path) -> None:
     run = await run_neovim(tmp_path, sim, key=CANARY)
-    assert run.result["lines"] == ["# kestrel: simulated edit", *SAMPLE_LINES]
+    assert_docstring_added(SAMPLE, "\n".join(run.result["lines"]) + "\n")
     assert run.result["resolve"] == {"error": None, "has_edit": True}
     assert DOCSTRING in run.result["offered"]
     assert all(title.startswith("Kestrel: ") for title in run.result["offered"])

@@ -22,6 +22,7 @@ from lsp_steps import (
     GatedSimulator,
     apply_text_edits,
     ask_provider,
+    assert_docstring_added,
     assert_one_line_error,
     cancel,
     jsonrpc_error,
@@ -33,7 +34,6 @@ from lsp_steps import (
 
 BOTH_EDITORS = pytest.mark.parametrize("caps", [VSCODE, NEOVIM])
 CHANGED = "Kestrel: app.py changed while the AI was working"
-SIMULATED = "# kestrel: simulated edit\n"
 
 
 def listing(
@@ -69,7 +69,7 @@ async def test_docstring_action_edits_the_version_it_was_listed_for(
 
         change = the_edit(resolved)
         assert change.text_document.uri == URI and change.text_document.version == 1
-        assert apply_text_edits(SAMPLE, list(change.edits)) == SIMULATED + SAMPLE
+        assert_docstring_added(SAMPLE, apply_text_edits(SAMPLE, list(change.edits)))
         assert len(sim.requests) == 1
         assert ed.notices == []
         assert states(ed) == ["ok"]
@@ -204,7 +204,7 @@ async def test_without_resolve_support_the_command_applies_the_edit(
         [applied] = ed.rec.edits_applied
         change = the_edit(applied)
         assert change.text_document.version == 1
-        assert apply_text_edits(SAMPLE, list(change.edits)) == SIMULATED + SAMPLE
+        assert_docstring_added(SAMPLE, apply_text_edits(SAMPLE, list(change.edits)))
         assert len(sim.requests) == 1
         assert ed.notices == []
 
@@ -272,6 +272,6 @@ async def test_a_crlf_document_gets_crlf_lines_only(sim: SimulatorServer) -> Non
         ed.open(text)
         change = the_edit(await ed.resolve(await ed.action(DOCSTRING)))
         [edit] = change.edits
-        expected = "# kestrel: simulated edit\ndef add(a, b):\n    return a + b\n"
-        assert edit.new_text == expected.replace("\n", "\r\n")
+        assert "\n" not in edit.new_text.replace("\r\n", ""), "a bare LF in a CRLF document"
+        assert_docstring_added(SAMPLE, apply_text_edits(SAMPLE, [edit]).replace("\r\n", "\n"))
         assert len(sim.requests) == 1

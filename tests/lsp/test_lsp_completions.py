@@ -4,6 +4,7 @@ types; no AI item in `textDocument/completion` when the client has inline comple
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -29,6 +30,20 @@ from lsp_steps import (
 
 FIM_REPLY = "sim_completion()"
 TEXT = "def add(a, b):\n    return a + b\n\n\n"
+# These tests are about what reaches the editor, so the provider's text is scripted.
+SCRIPT = {"reply": FIM_REPLY}
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimulatorServer]:
+    async with SimulatorServer(SCRIPT) as server:
+        yield server
+
+
+@pytest.fixture
+async def gated() -> AsyncIterator[GatedSimulator]:
+    async with GatedSimulator(SCRIPT) as server:
+        yield server
 
 
 def inline_texts(result: Any) -> list[str]:

@@ -67,6 +67,30 @@ async def test_missing_key_notice_once_then_each_explicit_action(
         assert sim.requests == []
 
 
+@pytest.mark.parametrize(
+    ("client_name", "says", "never_says"),
+    [
+        ("Visual Studio Code", ['"Kestrel: Set API Key"'], ["kestrel.apiKey", "DEEPSEEK_API_KEY"]),
+        ("code-server", ['"Kestrel: Set API Key"'], ["kestrel.apiKey"]),
+        ("Neovim", ["kestrel.apiKey", "KESTREL_API_KEY or DEEPSEEK_API_KEY"], ["Set API Key"]),
+        ("Emacs", ["kestrel.apiKey", "KESTREL_API_KEY or DEEPSEEK_API_KEY"], ["VS Code"]),
+        (None, ["kestrel.apiKey", "KESTREL_API_KEY or DEEPSEEK_API_KEY"], ["Set API Key"]),
+    ],
+)
+async def test_the_missing_key_notice_tells_each_editor_its_own_way(
+    sim: SimulatorServer, client_name: str | None, says: list[str], never_says: list[str]
+) -> None:
+    async with kestrel(sim, caps=NEOVIM, key=None, client_name=client_name) as ed:
+        notice = await ed.wait_for_notice(MISSING)
+        status = await ed.wait_for_state("missingKey")
+        for text in says:
+            assert text in notice.message, (text, notice.message)
+        for text in never_says:
+            assert text not in notice.message, (text, notice.message)
+        assert status["message"] == notice.message
+        assert sim.requests == []
+
+
 async def test_a_failed_command_returns_null_with_its_notice(sim: SimulatorServer) -> None:
     sim.set_script("reject-all")
     async with kestrel(sim, caps=EMACS) as ed:

@@ -85,6 +85,7 @@ async def test_settings_null_pulls_the_configuration_again(sim: SimulatorServer)
 async def test_wrong_types_are_one_error_each_and_keep_the_earlier_value(
     sim: SimulatorServer,
 ) -> None:
+    sim.set_script({"reply": "sim_completion()"})
     async with kestrel(sim, caps=VSCODE, init={"model": "init-m"}) as ed:
         uri = ed.open()
         await ed.change_settings({"kestrel": {"completion": {"debounceMs": 1.9}}})

@@ -75,7 +75,7 @@ async def test_known_good_transient_401_twice_recovers_in_three_requests(sim) ->
     await client.chat(PROMPT)
     sim.set_script({"steps": [401, 401], "then": {"status": 200}})
     reply = await client.chat(PROMPT)
-    assert "# kestrel: simulated edit" in reply.text
+    assert "x = 1" in reply.text
     assert statuses(sim) == [401, 401, 200]
     assert sleep.delays == [0.5, 1.0]
     # every auth retry goes out on a new connection, never the pooled one that got the 401
@@ -229,7 +229,7 @@ async def test_cancellation_during_backoff_returns_at_once(sim) -> None:
 )
 async def test_wire_formats_and_auth_headers(sim, provider: str, scheme: str, path: str) -> None:
     reply = (await client_for(sim, provider=provider).chat(PROMPT)).text
-    assert reply.startswith("```python\n# kestrel: simulated edit\nx = 1")
+    assert reply.startswith("```python\nx = 1")
     (entry,) = sim.requests
     assert (entry["auth_scheme"], entry["path"], entry["stream"]) == (scheme, path, True)
     if provider == "anthropic":
@@ -238,6 +238,7 @@ async def test_wire_formats_and_auth_headers(sim, provider: str, scheme: str, pa
 
 async def test_deepseek_fim_endpoint_drops_a_trailing_v1(sim) -> None:
     client = client_for(sim, base_url=sim.url + "/v1")
+    sim.set_script({"reply": "sim_completion()"})
     reply = await client.fill_in_middle(FimPrompt("def f(", "):"), retry_budget_s=2.0)
     assert reply.text == "sim_completion()"
     assert sim.requests[0]["path"] == "/beta/completions"

@@ -27,7 +27,7 @@ from kestrel_lsp.simulator import (
     named_scripts,
     parse_script,
 )
-from kestrel_lsp.simulator.reply_text import simulated_edit
+from kestrel_lsp.simulator.reply_text import task_reply
 from kestrel_lsp.simulator.script import ScriptPlayer
 from kestrel_lsp.simulator.server import key_id
 
@@ -35,9 +35,22 @@ CANARY = "sk-canary-3f9a7c1e5b2d4f60"
 BEARER = {"Authorization": f"Bearer {CANARY}"}
 ANTHROPIC_HEADERS = {"x-api-key": CANARY, "anthropic-version": "2023-06-01"}
 CODE_PROMPT = "Add a docstring.\n```python\n    def area(r):\n        return 3.14 * r * r\n```\n"
+# The default reply to a docstring request: the code back with a docstring for its signature.
 EDITED = (
-    "```python\n    # kestrel: simulated edit\n    def area(r):\n        return 3.14 * r * r\n```"
+    "```python\n"
+    "    def area(r):\n"
+    '        """Return the area.\n'
+    "\n"
+    "        Args:\n"
+    "            r: The r value.\n"
+    "\n"
+    "        Returns:\n"
+    "            The area.\n"
+    '        """\n'
+    "        return 3.14 * r * r\n"
+    "```"
 )
+FIM_PREFIX = "def add(a, b):\n    return a + b\n\n\nprint(add("
 SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
 
 
@@ -92,22 +105,23 @@ async def test_chat_stream_ends_with_done(sim: SimulatorServer, client: httpx.As
 
 
 async def test_fim_reply_streaming_and_not(sim: SimulatorServer, client: httpx.AsyncClient) -> None:
-    body = {"model": "deepseek-v4-flash", "prompt": "x = ", "suffix": "\n"}
+    body = {"model": "deepseek-v4-flash", "prompt": FIM_PREFIX, "suffix": ")\n"}
     response = await client.post(sim.url + "/beta/completions", json=body, headers=BEARER)
-    assert response.json()["choices"][0]["text"] == "sim_completion()"
+    assert response.json()["choices"][0]["text"] == "a, b"  # the called function's parameters
     events = await read_sse(client, sim.url + "/beta/completions", {**body, "stream": True}, BEARER)
     assert events[-1][1] == "[DONE]"
     text = "".join(json.loads(data)["choices"][0]["text"] for _, data in events[:-1])
-    assert text == "sim_completion()"
+    assert text == "a, b"
 
 
 async def test_chat_fill_in_the_middle_prompt_gets_a_completion(
     sim: SimulatorServer, client: httpx.AsyncClient
 ) -> None:
-    body = chat()
+    prompt = "Language: python\nComplete the code at <CURSOR> (fill-in-the-middle).\n"
+    body = chat(content=prompt + "total = 0\nprint(tot<CURSOR>)\n")
     body["messages"].insert(0, {"role": "system", "content": "You do fill-in-the-middle."})
     response = await client.post(sim.url + "/chat/completions", json=body, headers=BEARER)
-    assert response.json()["choices"][0]["message"]["content"] == "sim_completion()"
+    assert response.json()["choices"][0]["message"]["content"] == "al"  # `total`, completed
 
 
 async def test_anthropic_messages(sim: SimulatorServer, client: httpx.AsyncClient) -> None:
@@ -134,12 +148,10 @@ async def test_reply_text_precedence(client: httpx.AsyncClient) -> None:
     assert second["choices"][0]["message"]["content"] == "from the script"
 
 
-def test_simulated_edit_picks_the_last_block_and_keeps_its_indent() -> None:
-    text = "```js\nold()\n```\nthen\n```ts\n  const a = 1;\n  f(a);\n```"
-    assert (
-        simulated_edit(text) == "```ts\n  # kestrel: simulated edit\n  const a = 1;\n  f(a);\n```"
-    )
-    assert simulated_edit("no code here") == "simulated reply"
+def test_the_edit_reply_works_on_the_last_block_and_keeps_its_indent() -> None:
+    text = "Rewrite it.\n```js\nold()\n```\nthen\n```ts\n  var a = 1;\n  f(a);\n```"
+    assert task_reply(text) == "```ts\n  const a = 1;\n  f(a);\n```"
+    assert task_reply("no code here") == "simulated reply"
 
 
 # --- errors and faults ------------------------------------------------------------------------

@@ -182,6 +182,7 @@ async def editor(
     env: dict[str, str] | None = None,
     configuration: dict[str, Any] | None = None,
     apply_edits: bool = True,
+    client_name: str | None = None,
 ) -> AsyncIterator[Editor]:
     rec = Recorder()
     # pytest-lsp keys its configuration by scope URI; "" is the global scope.
@@ -248,6 +249,7 @@ async def editor(
     await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(caps),
+            client_info=types.ClientInfo(name=client_name) if client_name else None,
             initialization_options=init,
             root_uri="file:///work/project",
             workspace_folders=[types.WorkspaceFolder("file:///work/project", "project")],

@@ -98,6 +98,7 @@ async def kestrel(
     env: dict[str, str] | None = None,
     configuration: dict[str, Any] | None = None,
     apply_edits: bool = True,
+    client_name: str | None = None,
 ) -> AsyncIterator[Editor]:
     """A session of the real server pointed at `sim`; on the way out, no key in its output."""
     options = deepseek_at(sim.url, key, **(init or {}))
@@ -107,6 +108,7 @@ async def kestrel(
         env=env,
         configuration=configuration,
         apply_edits=apply_edits,
+        client_name=client_name,
     ) as ed:
         yield ed
     assert_no_secret(ed)
@@ -181,6 +183,18 @@ def the_edit(action: types.CodeAction | types.ApplyWorkspaceEditParams) -> types
     change = edit.document_changes[0]
     assert isinstance(change, types.TextDocumentEdit)
     return change
+
+
+def assert_docstring_added(before: str, after: str, header: str = "def add(a, b):\n") -> None:
+    """`after` is `before` with a docstring inside the definition `header` and nothing else
+    changed (whatever the docstring says: that is the provider's part)."""
+    head, found, rest = before.partition(header)
+    assert found, f"{header!r} is not in the text"
+    indent = rest[: len(rest) - len(rest.lstrip(" "))]
+    assert after.startswith(head + header + indent + '"""'), after
+    assert after.endswith(rest), after
+    inserted = after[len(head + header) : len(after) - len(rest)]
+    assert inserted.endswith('"""\n') and inserted.count('"""') == 2, inserted
 
 
 def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:

@@ -96,7 +96,7 @@ def _reply_text(request: ProviderRequest, step: Step, script: Script) -> str:
     if script.reply is not None:
         return script.reply
     if request.wire is Wire.FIM:
-        return reply_text.FIM_REPLY
+        return reply_text.default_fim_reply(request.body)
     return reply_text.default_chat_reply(request.body)
 
 

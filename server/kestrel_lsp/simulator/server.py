@@ -124,6 +124,7 @@ class SimulatorServer:
             self._requested_port,
             ssl=self._ssl_context,
             backlog=1024,
+            reuse_address=True,  # a restarted simulator gets its port back despite TIME_WAIT
         )
         self.port = self._server.sockets[0].getsockname()[1]
 

@@ -35,7 +35,10 @@ def extensions_dir(toolchain: h.Toolchain, run_root: Path) -> Path:
     return ext
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running while it is open, and the
+# asyncio tests collected after tests/editors/vscode/ (tests/lsp, tests/provider) cannot start
+# their own while it runs.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with h.chromium() as b:
         yield b

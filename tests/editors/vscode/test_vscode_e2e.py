@@ -1,6 +1,7 @@
 """Kestrel in real VS Code: code-server 4.139 (VS Code 1.139) in headless Chromium, the built
 .vsix installed, the provider simulator as the provider. Each check goes through the real UI and
-saves a screenshot under docs/screenshots/. (Issue 4, "Must show"; SPEC, VS Code extension.)
+saves a screenshot (build/screenshots/ under `make test`; `make screenshots` refreshes
+docs/screenshots/). (Issue 4, "Must show"; SPEC, VS Code extension.)
 
 Runs from `make test` (pytest). The first run installs Node 24 and code-server into
 `${KESTREL_CACHE:-~/.cache/kestrel}` (about 3 minutes); later runs reuse them.
@@ -155,9 +156,18 @@ def test_known_good_key_survives_transient_401_burst(open_vscode: Callable[..., 
         wb.wait_toast(MISSING, timeout=90)
         wb.clear_toasts()
 
-        # First request succeeds (the key becomes known-good), then a burst of two 401s.
+        # First request succeeds (the key becomes known-good), then a burst of two 401s. The
+        # function has its docstring after the first action, so the second one's reply is
+        # scripted: a rewrite, which changes the file again.
+        rewritten = (
+            "```python\ndef total_value(items):\n"
+            "    return sum(item.price * item.quantity for item in items)\n```"
+        )
         sim.set_script(
-            {"steps": [{"status": 200}, {"status": 401}, {"status": 401}], "then": {"status": 200}}
+            {
+                "steps": [{"status": 200}, {"status": 401}, {"status": 401}],
+                "then": {"status": 200, "reply": rewritten},
+            }
         )
         wb.set_api_key(session.key("known-good"))
 
