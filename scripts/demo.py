@@ -88,9 +88,12 @@ def simulator() -> Iterator[tuple[str, subprocess.Popen[str]]]:
 
 
 def post_script(url: str, script: dict[str, Any]) -> None:
-    import httpx
+    import urllib.request
 
-    httpx.post(url + "/_sim/script", json=script, timeout=5).raise_for_status()
+    body = json.dumps(script).encode()
+    request = urllib.request.Request(url + "/_sim/script", data=body, method="POST")
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=5):
+        pass
 
 
 def session(url: str, key: str | None) -> Lsp:

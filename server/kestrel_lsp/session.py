@@ -16,12 +16,13 @@ from kestrel_lsp.provider.errors import MissingKeyError, ProviderError
 from kestrel_lsp.provider.presets import PRESETS, normalise_base_url
 from kestrel_lsp.provider.routing import NetworkSettings, proxy_secrets
 from kestrel_lsp.secrets import SECRETS
+from kestrel_lsp.setting_values import url_secrets
 from kestrel_lsp.settings import ResolvedKey, SettingError, Settings, SettingsLayers
 
 if TYPE_CHECKING:
     from kestrel_lsp.provider.auth import AuthTracker
     from kestrel_lsp.provider.client import ProviderClient
-    from kestrel_lsp.provider.http import HttpClientFactory
+    from kestrel_lsp.provider.transport.pool import Transport, TransportFactory
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +64,10 @@ class Session:
         self._identity: Identity | None = None
         self._client: ProviderClient | None = None
         self._client_signature: tuple[Any, ...] | None = None
-        self._http: HttpClientFactory | None = None
+        self._http: TransportFactory | None = None
         self._http_signature: tuple[Any, ...] | None = None
         self._retired: list[ProviderClient] = []
-        self.transport_factory: Callable[[], Any] | None = None
+        self.transport_factory: Callable[[], Transport] | None = None
 
     # -- settings -------------------------------------------------------------------------
 
@@ -75,7 +76,10 @@ class Session:
 
         A bad value stays in its layer until the client replaces it, so it fails again on every
         later update: only errors that were not already failing are returned."""
-        settings, errors = settings_mod.structure(self.layers.merged(), self.settings)
+        merged = self.layers.merged()
+        for secret in url_secrets(merged):
+            SECRETS.add(secret)
+        settings, errors = settings_mod.structure(merged, self.settings)
         self.settings = settings
         self.key = settings_mod.resolve_key(settings, self.env)
         SECRETS.add(self.key.value)
@@ -166,13 +170,13 @@ class Session:
             env=self.env,
         )
 
-    def http_factory(self) -> HttpClientFactory:
-        from kestrel_lsp.provider.http import HttpClientFactory
+    def http_factory(self) -> TransportFactory:
+        from kestrel_lsp.provider.transport.pool import TransportFactory
 
         network = self.network_settings()
         signature = (network, self.transport_factory)
         if self._http is None or signature != self._http_signature:
-            self._http = HttpClientFactory(network, transport_factory=self.transport_factory)
+            self._http = TransportFactory(network, self.transport_factory)
             self._http_signature = signature
         return self._http
 

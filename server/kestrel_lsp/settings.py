@@ -15,13 +15,13 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from kestrel_lsp.provider.presets import PRESETS, PROVIDER_IDS
+from kestrel_lsp.setting_values import trimmed_key, wire_problems
 
 Json = dict[str, Any]
 Path = tuple[str, ...]
@@ -185,18 +185,7 @@ def _semantic_errors(settings: Settings) -> list[Failure]:
         errors.append((("reasoning",), 'expected "off" or "provider"'))
     if settings.request_timeout_ms <= 0:
         errors.append((("request_timeout_ms",), "expected a number above 0"))
-    if settings.base_url is not None and not _is_http_url(settings.base_url):
-        errors.append((("base_url",), "expected an http:// or https:// URL with a host"))
-    return errors
-
-
-def _is_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError for a port that is not one)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    return errors + wire_problems(settings.base_url, settings.api_key)
 
 
 def _digest(value: Any) -> str:
@@ -280,6 +269,8 @@ def structure(merged: Json, previous: Settings) -> tuple[Settings, list[SettingE
         except cattrs.ClassValidationError as exc:
             failures = list(_failures(exc))
         else:
+            if settings.api_key != trimmed_key(settings.api_key):
+                settings = attrs.evolve(settings, api_key=trimmed_key(settings.api_key))
             failures = _semantic_errors(settings)
             if not failures:
                 return attrs.evolve(settings, actions=actions), errors
@@ -407,6 +398,7 @@ def resolve_key(settings: Settings, env: Mapping[str, str]) -> ResolvedKey:
         return ResolvedKey(settings.api_key, "setting")
     preset = PRESETS.get(settings.provider)
     for variable in ("KESTREL_API_KEY", preset.key_variable if preset else None):
-        if variable and env.get(variable):
-            return ResolvedKey(env[variable], variable)
+        value = (env.get(variable) or "").strip() if variable else ""
+        if variable and value:
+            return ResolvedKey(value, variable)
     return ResolvedKey(None, None)

@@ -258,7 +258,7 @@ async def test_the_one_request_is_minimal_with_the_configured_model(
     report, _probe = await check(session)
     assert report.ok, report.text()
     [request] = script.requests
-    body = json.loads(request.content)
+    body = request.json
     assert (body["model"], body["max_tokens"], body["stream"]) == ("m-1", 1, False)
     assert sim.requests == []  # reachability opened a connection, and sent nothing
 

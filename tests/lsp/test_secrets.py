@@ -16,9 +16,10 @@ import pytest
 from kestrel_lsp.provider.auth import AuthTracker
 from kestrel_lsp.provider.client import ProviderClient, ProviderConfig
 from kestrel_lsp.provider.errors import ProviderError
-from kestrel_lsp.provider.http import HttpClientFactory, NetworkSettings
 from kestrel_lsp.provider.policy import RetrySettings
 from kestrel_lsp.provider.presets import PRESETS
+from kestrel_lsp.provider.routing import NetworkSettings
+from kestrel_lsp.provider.transport.pool import TransportFactory
 from kestrel_lsp.provider.wire import ChatPrompt
 from kestrel_lsp.provider.wire_anthropic import messages_request
 from kestrel_lsp.provider.wire_openai import chat_request, fim_request
@@ -198,7 +199,7 @@ async def _one_failure(base_url: str, provider: str, known_good: bool) -> BaseEx
         CANARY,
         RetrySettings(max_retries=1, max_auth_retries=1, initial_delay_s=0.001),
     )
-    client = ProviderClient(config, auth, HttpClientFactory(NetworkSettings(timeout_s=0.3)))
+    client = ProviderClient(config, auth, TransportFactory(NetworkSettings(timeout_s=0.3)))
     try:
         await asyncio.wait_for(client.chat(ChatPrompt("s", "u")), 30)
     except ProviderError as error:

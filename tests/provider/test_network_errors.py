@@ -4,71 +4,84 @@ thing matters (a proxy's 407, trust stores), a real proxy process and a TLS simu
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import httpx
 import pytest
 
 from kestrel_lsp.provider.auth import AuthTracker
 from kestrel_lsp.provider.client import ProviderClient, ProviderConfig
 from kestrel_lsp.provider.errors import MissingKeyError, ProviderUnavailableError
-from kestrel_lsp.provider.http import HttpClientFactory, NetworkSetupError
 from kestrel_lsp.provider.network import TLS_NOT_TRUSTED, describe
 from kestrel_lsp.provider.presets import PRESETS
 from kestrel_lsp.provider.routing import NetworkSettings
+from kestrel_lsp.provider.transport.errors import (
+    ConnectFailure,
+    ConnectionClosed,
+    DeadlineExceeded,
+    DnsFailure,
+    MalformedReply,
+    NetworkSetupError,
+    ProxyRefused,
+    TlsFailure,
+    TransportError,
+)
+from kestrel_lsp.provider.transport.pool import TransportFactory
 from kestrel_lsp.provider.wire import ChatPrompt
 from kestrel_lsp.simulator.server import SimulatorServer
 
 from forward_proxy import ForwardProxy
 from net_helpers import MAPPED_HOST, PROXY_CANARY, TlsFiles
-from provider_fakes import CANARY, RecordingSleep, Script
+from provider_fakes import CANARY, RecordingSleep, Script, json_reply, raising
 
 PROMPT = ChatPrompt(system="s", user="u")
 PROXY = f"http://kestrel:{PROXY_CANARY}@proxy.corp:3128"
-SSL_NOT_TRUSTED = (
-    "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer "
-    "certificate (_ssl.c:1006)"
-)
+
+
+PROXY_ORIGIN = "http://proxy.corp:3128"
 
 
 @pytest.mark.parametrize(
-    ("exc", "proxy", "reason"),
+    ("exc", "reason"),
     [
-        (httpx.ConnectError("[Errno -2] Name or service not known"), None,
-         "DNS lookup failed (the host name does not resolve)"),
-        (httpx.ConnectError("[Errno -3] Temporary failure in name resolution"), None,
-         "DNS lookup failed (the host name does not resolve)"),
-        (httpx.ConnectError("[Errno 111] Connection refused"), None, "connection refused"),
-        (httpx.ConnectTimeout("timed out"), None, "connection timed out"),
-        (httpx.ReadTimeout("timed out"), None,
+        (DnsFailure("api.example.test"), "DNS lookup failed (the host name does not resolve)"),
+        (ConnectFailure("refused", "connection refused"), "connection refused"),
+        (DeadlineExceeded("t", phase="tcp"), "connection timed out"),
+        (DeadlineExceeded("t", phase="response"),
          "no answer before the timeout (kestrel.requestTimeoutMs)"),
-        (httpx.ConnectError(SSL_NOT_TRUSTED), None, TLS_NOT_TRUSTED),
-        (httpx.ConnectError(SSL_NOT_TRUSTED), PROXY, TLS_NOT_TRUSTED),
-        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
-                            "Hostname mismatch, certificate is not valid for 'a.test'"), None,
-         "TLS certificate is for another host name"),
-        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
-                            "certificate has expired"), None, "TLS certificate has expired"),
-        (httpx.ConnectError("[SSL: WRONG_VERSION_NUMBER] wrong version number"), None,
+        (TlsFailure("untrusted", "unable to get local issuer certificate"), TLS_NOT_TRUSTED),
+        (TlsFailure("hostname", "Hostname mismatch"), "TLS certificate is for another host name"),
+        (TlsFailure("expired", "certificate has expired"), "TLS certificate has expired"),
+        (TlsFailure("plain-http", "wrong version number"),
          "TLS handshake failed (does the server speak plain HTTP? try http://)"),
-        (httpx.ProxyError("407 Proxy Authentication Required"), PROXY,
+        (ProxyRefused(407, "Proxy Authentication Required", proxy=PROXY_ORIGIN),
          "the proxy http://proxy.corp:3128 answered HTTP 407 Proxy Authentication Required "
          "(it wants a user and password: put them in the proxy URL, "
          "http://user:password@host:port)"),
-        (httpx.ProxyError("502 Bad Gateway"), PROXY,
+        (ProxyRefused(502, "Bad Gateway", proxy=PROXY_ORIGIN),
          "the proxy http://proxy.corp:3128 answered HTTP 502 Bad Gateway when asked to connect "
          "to the host"),
-        (httpx.ConnectError("[Errno 111] Connection refused"), PROXY,
+        (ConnectFailure("refused", "connection refused", proxy=PROXY_ORIGIN),
          "the proxy http://proxy.corp:3128 refused the connection"),
-        (httpx.ConnectError("[Errno -2] Name or service not known"), PROXY,
+        (DnsFailure("proxy.corp", proxy=PROXY_ORIGIN),
          "the proxy http://proxy.corp:3128 cannot be found (its host name does not resolve)"),
-        (NetworkSetupError("kestrel.http.caCerts (/x.pem) does not exist"), None,
+        (DeadlineExceeded("t", phase="tcp", proxy=PROXY_ORIGIN),
+         "no connection to the proxy http://proxy.corp:3128 before the timeout"),
+        (ConnectionClosed("closed", reset=True), "the connection was reset"),
+        (ConnectionClosed("closed"), "the connection was closed before a complete answer"),
+        (MalformedReply("not valid HTTP/1.1"),
+         "the provider's reply was malformed (not valid HTTP/1.1)"),
+        (NetworkSetupError("kestrel.http.caCerts (/x.pem) does not exist"),
          "kestrel.http.caCerts (/x.pem) does not exist"),
     ],
 )  # fmt: skip
-def test_reasons_in_plain_words(exc: BaseException, proxy: str | None, reason: str) -> None:
-    assert describe(exc, proxy) == reason
-    assert PROXY_CANARY not in describe(exc, proxy)
+def test_reasons_in_plain_words_by_type(exc: TransportError, reason: str) -> None:
+    assert describe(exc) == reason
+    assert PROXY_CANARY not in describe(exc)
+
+
+def test_a_message_that_looks_like_another_failure_does_not_change_the_reason() -> None:
+    # Classification is by type: a refused connection whose text mentions DNS is still refused.
+    assert describe(ConnectFailure("refused", "Name or service not known")) == (
+        "connection refused"
+    )
 
 
 def client_with(
@@ -80,7 +93,7 @@ def client_with(
     key: str | None = CANARY,
 ) -> tuple[ProviderClient, RecordingSleep]:
     sleep = RecordingSleep()
-    factory = HttpClientFactory(settings, transport_factory=script.transport if script else None)
+    factory = TransportFactory(settings, script.transport if script else None)
     config = ProviderConfig(PRESETS[provider], base_url, "m", key)
     return ProviderClient(config, AuthTracker(), factory, sleep=sleep, rand=lambda: 0.0), sleep
 
@@ -95,7 +108,7 @@ async def unreachable(client: ProviderClient) -> str:
 
 
 async def test_dns_failure_is_retried_then_unreachable() -> None:
-    script = Script([], then=_raise(httpx.ConnectError("[Errno -2] Name or service not known")))
+    script = Script([], then=raising(DnsFailure("api.example.test")))
     client, sleep = client_with(NetworkSettings(env={}), script=script)
     notice = await unreachable(client)
     assert notice == (
@@ -106,7 +119,9 @@ async def test_dns_failure_is_retried_then_unreachable() -> None:
 
 
 async def test_connect_407_ends_at_once_naming_the_proxy() -> None:
-    script = Script([], then=_raise(httpx.ProxyError("407 Proxy Authentication Required")))
+    script = Script(
+        [], then=raising(ProxyRefused(407, "Proxy Authentication Required", proxy=PROXY_ORIGIN))
+    )
     client, sleep = client_with(NetworkSettings(proxy=PROXY, env={}), script=script)
     notice = await unreachable(client)
     assert notice.startswith(
@@ -118,7 +133,7 @@ async def test_connect_407_ends_at_once_naming_the_proxy() -> None:
 
 
 async def test_connect_502_is_retried_like_a_network_error() -> None:
-    script = Script([], then=_raise(httpx.ProxyError("502 Bad Gateway")))
+    script = Script([], then=raising(ProxyRefused(502, "Bad Gateway", proxy=PROXY_ORIGIN)))
     client, sleep = client_with(NetworkSettings(proxy=PROXY, env={}), script=script)
     notice = await unreachable(client)
     assert "answered HTTP 502 Bad Gateway when asked to connect to the host" in notice
@@ -147,7 +162,7 @@ async def test_unusable_network_settings_end_at_once(
 
 
 async def test_401_without_a_key_is_the_missing_key_case() -> None:
-    script = Script([], then=lambda: httpx.Response(401, json={"error": {"message": "no key"}}))
+    script = Script([], then=lambda: json_reply(401, {"error": {"message": "no key"}}))
     client, _ = client_with(
         NetworkSettings(env={}), script=script, provider="openai-compatible", key=None
     )
@@ -198,10 +213,3 @@ async def test_insecure_hosts_apply_to_the_listed_host_only(tls_sim: SimulatorSe
     notice = await unreachable(other)
     assert notice.endswith(f"localhost:{tls_sim.port}: {TLS_NOT_TRUSTED}.")
     assert len(tls_sim.requests) == 1
-
-
-def _raise(exc: Exception) -> Callable[[], httpx.Response]:
-    def answer() -> httpx.Response:
-        raise exc
-
-    return answer

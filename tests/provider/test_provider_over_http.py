@@ -22,9 +22,10 @@ from kestrel_lsp.provider.errors import (
     RateLimitedError,
     StreamInterruptedError,
 )
-from kestrel_lsp.provider.http import HttpClientFactory, NetworkSettings
 from kestrel_lsp.provider.policy import RetrySettings
 from kestrel_lsp.provider.presets import PRESETS
+from kestrel_lsp.provider.routing import NetworkSettings
+from kestrel_lsp.provider.transport.pool import TransportFactory
 from kestrel_lsp.provider.wire import ChatPrompt, FimPrompt
 from kestrel_lsp.secrets import RedactingFormatter
 from kestrel_lsp.simulator.server import SimulatorServer
@@ -58,7 +59,7 @@ def client_for(
         key=key,
         retry=RetrySettings(),
     )
-    factory = HttpClientFactory(NetworkSettings(timeout_s=timeout_s, env={}))
+    factory = TransportFactory(NetworkSettings(timeout_s=timeout_s, env={}))
     return ProviderClient(
         config, auth or AuthTracker(), factory, sleep=sleep or RecordingSleep(), rand=lambda: 0.0
     )
@@ -181,7 +182,7 @@ async def test_refused_connection_is_unreachable() -> None:
         url = closed.url
     config = ProviderConfig(PRESETS["deepseek"], url, "m", CANARY)
     client = ProviderClient(
-        config, AuthTracker(), HttpClientFactory(NetworkSettings(env={})), sleep=RecordingSleep()
+        config, AuthTracker(), TransportFactory(NetworkSettings(env={})), sleep=RecordingSleep()
     )
     with pytest.raises(ProviderUnavailableError) as err:
         await client.chat(PROMPT)

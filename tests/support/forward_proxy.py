@@ -25,7 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-MAPPED_HOSTS = {"sim.kestrel.test": "127.0.0.1"}
+# xn--fa-hia.test is faß.test in IDNA 2008; its IDNA 2003 form (fass.test) resolves nowhere.
+MAPPED_HOSTS = {"sim.kestrel.test": "127.0.0.1", "xn--fa-hia.test": "127.0.0.1"}
 
 
 def _plugin_class() -> type:

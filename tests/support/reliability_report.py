@@ -26,6 +26,7 @@ class Report:
     fuzz: Counter[str] = field(default_factory=Counter)
     fuzz_runs: list[str] = field(default_factory=list)
     broken_frames: list[str] = field(default_factory=list)
+    hostile: list[str] = field(default_factory=list)
 
     def record_cell(self, fault: str, key_state: str, cell: Cell) -> None:
         if fault not in self.faults:
@@ -57,6 +58,9 @@ class Report:
         if self.broken_frames:
             out += ["", "Broken frames (one server process each):"]
             out += [f"  {line}" for line in self.broken_frames]
+        if self.hostile:
+            out += ["", "Hostile providers (through the real server):"]
+            out += [f"  {line}" for line in self.hostile]
         return out
 
     def _matrix(self) -> list[str]:

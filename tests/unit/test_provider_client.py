@@ -1,10 +1,10 @@
-"""The provider client against httpx.MockTransport: the known-good rule, coalescing, errors."""
+"""The provider client against a fake transport: the known-good rule, coalescing, the
+connection rules after a 401, errors."""
 
 from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 
 from kestrel_lsp.provider.auth import AuthTracker
@@ -18,15 +18,19 @@ from kestrel_lsp.provider.errors import (
     RetryBudgetExceeded,
     StreamInterruptedError,
 )
+from kestrel_lsp.provider.transport.errors import ConnectFailure
 from kestrel_lsp.provider.wire import ChatPrompt
 
 from provider_fakes import (
     CANARY,
     RecordingSleep,
+    Reply,
     Script,
     chunk,
+    json_reply,
     make_client,
     ok_chat,
+    raising,
     sse,
     status,
 )
@@ -62,12 +66,15 @@ async def test_known_good_transient_401_recovers_with_backoff_on_new_connections
     script = Script([ok_chat(), status(401), status(401)])
     client = make_client(script, sleep=sleep)
     assert await chat(client) == "hello"
-    connections_before = script.clients
     assert await chat(client) == "hello"
     assert len(script.requests) == 4  # 1 warm-up + 3
     assert sleep.delays == [0.5, 1.0]
-    # each auth retry went out on a client of its own, and the pool was renewed after recovery
-    assert script.clients - connections_before == 3
+    # the 401 came on the pooled connection; each retry went out on a new one, never reused
+    assert [sent.connection for sent in script.requests] == [1, 1, 2, 3]
+    assert [sent.fresh for sent in script.requests] == [False, False, True, True]
+    assert script.retired == 1  # the pool that carried the 401 was retired
+    assert await chat(client) == "hello"  # the connection that recovered is kept
+    assert script.requests[-1].connection == 3
 
 
 async def test_known_good_persistent_401_gives_up_after_three_requests():
@@ -140,9 +147,7 @@ async def test_server_errors_are_retried_then_reported_with_the_providers_text()
 
 
 async def test_network_errors_become_unreachable_after_retries():
-    script = Script(
-        [], then=lambda: (_ for _ in ()).throw(httpx.ConnectError("Connection refused"))
-    )
+    script = Script([], then=raising(ConnectFailure("refused", "connection refused")))
     with pytest.raises(ProviderUnavailableError) as err:
         await chat(make_client(script))
     assert len(script.requests) == 3
@@ -153,7 +158,7 @@ async def test_network_errors_become_unreachable_after_retries():
 
 async def test_quota_is_not_retried():
     body = {"error": {"message": "You exceeded your quota", "type": "insufficient_quota"}}
-    script = Script([httpx.Response(429, json=body)])
+    script = Script([json_reply(429, body)])
     with pytest.raises(QuotaExhaustedError) as err:
         await chat(make_client(script))
     assert len(script.requests) == 1
@@ -163,7 +168,7 @@ async def test_quota_is_not_retried():
 
 
 async def test_garbage_200_is_a_provider_error_not_retried():
-    script = Script([httpx.Response(200, text="<html>oops</html>")])
+    script = Script([Reply(200, {"content-type": "text/html"}, b"<html>oops</html>")])
     with pytest.raises(ProviderResponseError) as err:
         await chat(make_client(script))
     assert len(script.requests) == 1
@@ -171,7 +176,7 @@ async def test_garbage_200_is_a_provider_error_not_retried():
 
 
 async def test_redirect_is_not_followed_and_names_only_the_origin():
-    script = Script([httpx.Response(307, headers={"location": "https://evil.example/steal?x=1"})])
+    script = Script([Reply(307, {"location": "https://evil.example/steal?x=1"})])
     with pytest.raises(ProviderResponseError) as err:
         await chat(make_client(script))
     assert len(script.requests) == 1
@@ -276,9 +281,105 @@ async def test_coalescing_when_the_probe_succeeds_the_others_replay():
 
 async def test_the_key_is_in_no_error_text_or_repr():
     body = {"error": {"message": f"Incorrect API key provided: {CANARY}; sk-pr****{CANARY[-4:]}"}}
-    script = Script([httpx.Response(400, json=body)])
+    script = Script([json_reply(400, body)])
     with pytest.raises(ProviderResponseError) as err:
         await chat(make_client(script))
     for text in (str(err.value), repr(err.value), err.value.notice, repr(make_client(script))):
         assert CANARY not in text and CANARY[-4:] not in text
     assert "[redacted]" in err.value.notice
+
+
+class WatchedTracker(AuthTracker):
+    """Tells the test when the leader of a recovery has spent its retries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leader_failed = asyncio.Event()
+
+    async def failed(self, recovery, failure):
+        self.leader_failed.set()
+        return await super().failed(recovery, failure)
+
+
+async def test_the_verdict_waits_for_requests_already_in_flight():
+    """Two of ten 401-burst requests are answered late, with 200: the leader's retries have
+    failed by then, but the verdict waits for them, and every operation then edits."""
+    tracker = WatchedTracker()
+    late = asyncio.Event()
+    script = Script(
+        [ok_chat(), *[status(401)] * 8, ok_chat(), ok_chat(), status(401), status(401)],
+        hold={9: late, 10: late},
+    )
+    client = make_client(script, auth=tracker)
+    await chat(client)
+    script.gate = asyncio.Event()
+    tasks = [asyncio.create_task(chat(client)) for _ in range(10)]
+    await script.wait_for_requests(11)
+    script.gate.set()
+    await tracker.leader_failed.wait()
+    assert len(script.requests) == 13  # warm-up, ten, the leader's two retries
+    assert tracker.recovery is not None  # no verdict yet: two requests are still in flight
+    late.set()
+    assert await asyncio.gather(*tasks) == ["hello"] * 10
+    burst = len(script.requests) - 1
+    assert burst == 10 + 2 + 8 <= 2 * 10 + 2 - 1  # the leader and seven waiters replayed
+    assert tracker.known_good and tracker.failed_operations == 0
+    assert script.retired == 1  # at the recovery's start; a good verdict retires nothing more
+
+
+async def test_after_a_401_every_attempt_goes_out_on_a_new_connection():
+    sleep = RecordingSleep()
+    script = Script([ok_chat(), status(401), status(429), status(503)])
+    client = make_client(script, sleep=sleep)
+    await chat(client)
+    assert await chat(client) == "hello"
+    assert [s.connection for s in script.requests] == [1, 1, 2, 3, 4]
+    assert [s.fresh for s in script.requests] == [False, False, True, True, True]
+    assert sleep.delays == [0.5, 1.0, 2.0]
+
+
+async def test_a_429_without_a_401_stays_on_the_pooled_connection():
+    script = Script([ok_chat(), status(429)])
+    client = make_client(script)
+    await chat(client)
+    await chat(client)
+    assert [s.connection for s in script.requests] == [1, 1, 1]
+
+
+async def test_after_a_failed_recovery_the_next_operation_starts_on_a_new_connection():
+    script = Script([ok_chat(), status(401), status(401), status(401)])
+    client = make_client(script)
+    await chat(client)
+    with pytest.raises(AuthRejectedError):
+        await chat(client)
+    assert await chat(client) == "hello"
+    used = [s.connection for s in script.requests]
+    assert used[-1] not in used[:-1] and not script.requests[-1].fresh
+    assert script.retired == 2  # at the recovery's start and after its failure
+
+
+async def test_a_cancelled_leader_hands_the_recovery_over():
+    leader_sleeping = asyncio.Event()
+    calls: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        calls.append(delay)
+        if len(calls) == 1:
+            leader_sleeping.set()
+            await asyncio.Event().wait()
+
+    script = Script([ok_chat(), status(401), status(401), status(401)])
+    client = make_client(script)
+    client._sleep = sleep
+    await chat(client)
+    script.gate = asyncio.Event()
+    tasks = [asyncio.create_task(chat(client)) for _ in range(3)]
+    await script.wait_for_requests(4)
+    script.gate.set()
+    await leader_sleeping.wait()
+    leader = next(t for t in tasks if not t.done() and client.auth.recovery is not None)
+    leader.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert sum(isinstance(r, asyncio.CancelledError) for r in results) == 1
+    assert sorted(r for r in results if isinstance(r, str)) == ["hello", "hello"]
+    assert client.auth.failed_operations == 0

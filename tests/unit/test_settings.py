@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kestrel_lsp.setting_values import url_secrets
 from kestrel_lsp.settings import Settings, SettingsLayers, resolve_key, structure
 
 
@@ -97,6 +98,58 @@ def test_key_fallback_order() -> None:
     with_setting = Settings(provider="mimo", api_key="sk-canary-9931")
     assert resolve_key(with_setting, both).source == "setting"
     assert "sk-canary-9931" not in repr(resolve_key(with_setting, both)) + repr(with_setting)
+
+
+# -- values that end up on the wire ------------------------------------------------------------
+
+KEY = "sk-settings-canary-4f0a9c2e71"
+
+
+def with_init(options: dict, previous: Settings | None = None):
+    layers = SettingsLayers(env={})
+    layers.set_initialization_options(options)
+    return resolved(layers, previous)
+
+
+def test_a_key_is_trimmed_of_surrounding_whitespace() -> None:
+    settings, errors = with_init({"apiKey": f"  {KEY}\n"})
+    assert errors == [] and settings.api_key == KEY
+    env_key = resolve_key(Settings(), {"KESTREL_API_KEY": f"{KEY}\r\n"})
+    assert env_key.value == KEY
+
+
+def test_a_key_with_a_control_character_is_a_settings_error_without_its_value() -> None:
+    for bad in (f"{KEY}\r\nX-Injected: yes", f"sk-a\x00{KEY}", f"{KEY}\x7f", f"{KEY}é"):
+        settings, errors = with_init({"apiKey": bad}, Settings(api_key="sk-earlier-key-1234"))
+        assert [e.key for e in errors] == ["kestrel.apiKey"]
+        assert settings.api_key == "sk-earlier-key-1234"  # the earlier value is kept
+        for text in (errors[0].notice, repr(errors[0])):
+            assert KEY not in text and KEY[:8] not in text and "X-Injected" not in text
+
+
+def test_a_base_url_with_credentials_is_refused_and_never_shown() -> None:
+    settings, errors = with_init({"baseUrl": "https://alice:pw-secret-91@gw.example/v1"})
+    assert [e.key for e in errors] == ["kestrel.baseUrl"]
+    assert settings.base_url is None
+    assert "alice" not in errors[0].notice and "pw-secret-91" not in errors[0].notice
+    assert "kestrel.apiKey" in errors[0].notice
+    assert url_secrets({"baseUrl": "https://alice:pw%2Dsecret@gw.example"}) == [
+        "alice",
+        "pw%2Dsecret",
+        "alice",
+        "pw-secret",
+    ]
+
+
+def test_a_base_url_with_control_characters_or_a_bad_idna_host_is_refused() -> None:
+    for bad in ("http://gw.example/v1\r\nX: y", "http://gw.example/v 1", "https://a..b\u00df/"):
+        _, errors = with_init({"baseUrl": bad})
+        assert [e.key for e in errors] == ["kestrel.baseUrl"], bad
+
+
+def test_an_internationalised_base_url_is_accepted() -> None:
+    settings, errors = with_init({"baseUrl": "https://fa\u00df.test/v1"})
+    assert errors == [] and settings.base_url == "https://fa\u00df.test/v1"
 
 
 def test_reasoning_is_off_by_default_and_checked() -> None:

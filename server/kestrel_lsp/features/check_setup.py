@@ -27,9 +27,9 @@ from kestrel_lsp.provider.errors import (
     QuotaExhaustedError,
     RateLimitedError,
 )
-from kestrel_lsp.provider.http import NetworkSetupError
 from kestrel_lsp.provider.reachability import Reachability, check_reachable
 from kestrel_lsp.provider.routing import proxy_choice, proxy_origin
+from kestrel_lsp.provider.transport.errors import NetworkSetupError
 from kestrel_lsp.provider.wire import ChatPrompt
 from kestrel_lsp.session import ConfigurationProblem, Session
 

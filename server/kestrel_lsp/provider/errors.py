@@ -118,6 +118,17 @@ class ProviderUnavailableError(ProviderError):
         self.reason = reason
 
 
+class MalformedReplyError(ProviderError):
+    """The bytes that came back are not HTTP (a bad status line, framing or encoding)."""
+
+    def __init__(self, provider: str, origin: str, detail: str) -> None:
+        super().__init__(
+            provider,
+            f"Kestrel: the provider's reply was malformed ({provider} at {origin}: {detail}).",
+        )
+        self.origin = origin
+
+
 class ProviderResponseError(ProviderError):
     """The provider answered, but not with something usable: an error status, garbage, a cut
     stream or a redirect."""

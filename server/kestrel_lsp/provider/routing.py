@@ -1,7 +1,9 @@
 """Where a request goes: direct or through which proxy, and whether its TLS is verified.
 
-Pure functions of the settings and the environment (no httpx, no I/O), so the session can
-register a proxy's password as a secret cheaply and tests read as tables.
+Pure functions of the settings and the environment (no I/O), so the session can register a
+proxy's password as a secret cheaply and tests read as tables. Host names are compared, resolved,
+sent as SNI and as `Host` in one form: their IDNA 2008 ASCII form (`faß.test` is
+`xn--fa-hia.test`, never IDNA 2003's `fass.test`).
 
 Rules (the SPEC's, in order):
 - loopback (`localhost`, `*.localhost`, 127.0.0.0/8, ::1) is always direct;
@@ -18,6 +20,8 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
+
+from kestrel_lsp.provider.transport.errors import NetworkSetupError
 
 SUPPORTED_PROXY_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -47,12 +51,41 @@ class Target:
     def of(cls, url: str) -> Target:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
-        return cls(scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS[scheme])
+        return cls(scheme, ascii_host(parts.hostname or ""), parts.port or DEFAULT_PORTS[scheme])
 
     @property
     def hostport(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+    @property
+    def host_header(self) -> str:
+        """`Host` as HTTP/1.1 sends it: the port only when it is not the scheme's default."""
+        if self.port == DEFAULT_PORTS[self.scheme]:
+            return f"[{self.host}]" if ":" in self.host else self.host
+        return self.hostport
+
+
+def ascii_host(host: str) -> str:
+    """The host's IDNA 2008 (UTS 46) ASCII form, lower case; ASCII hosts as they are."""
+    host = host.lower()
+    if host.isascii():
+        return host
+    import idna
+
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        raise NetworkSetupError(
+            "the host name is not a valid internationalised domain name"
+        ) from None
+
+
+def _ascii_or_lower(host: str) -> str:
+    try:
+        return ascii_host(host)
+    except NetworkSetupError:
+        return host.lower()
 
 
 def env_value(env: Mapping[str, str], name: str) -> str | None:
@@ -177,7 +210,7 @@ def _entry_matches(entry: str, target: Target) -> bool:
         return ipaddress.ip_address(host) == ipaddress.ip_address(target.host)
     except ValueError:
         pass
-    suffix = host.lstrip("*").lstrip(".")
+    suffix = _ascii_or_lower(host.lstrip("*").lstrip("."))
     return bool(suffix) and (target.host == suffix or target.host.endswith("." + suffix))
 
 
@@ -202,4 +235,34 @@ def _in_network(host: str, cidr: str) -> bool:
 def is_insecure_host(host: str, insecure_hosts: Sequence[str]) -> bool:
     """Whether `host` is listed in `http.insecureHosts` (exact host; a `:port` is ignored)."""
     host = host.strip("[]").lower()
-    return any(_split_entry(entry.strip().lower())[0] == host for entry in insecure_hosts)
+    return any(
+        _ascii_or_lower(_split_entry(entry.strip().lower())[0]) == host for entry in insecure_hosts
+    )
+
+
+def usable_proxy_for(url: str, settings: NetworkSettings) -> str | None:
+    """`proxy_for`, normalised; a proxy URL that cannot be used raises NetworkSetupError."""
+    proxy = proxy_for(url, settings)
+    if proxy is None:
+        return None
+    try:
+        return normalise_proxy_url(proxy)
+    except ProxyUrlError as exc:
+        raise NetworkSetupError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one URL is reached: its target, the proxy (normalised) if any, verified TLS or not."""
+
+    target: Target
+    proxy: str | None = field(repr=False)
+    insecure: bool
+
+    @classmethod
+    def of(cls, url: str, settings: NetworkSettings) -> Route:
+        target = Target.of(url)
+        insecure = target.scheme == "https" and is_insecure_host(
+            target.host, settings.insecure_hosts
+        )
+        return cls(target, usable_proxy_for(url, settings), insecure)

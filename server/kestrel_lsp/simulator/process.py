@@ -104,13 +104,19 @@ class SimulatorProcess:
         return process.returncode
 
     def _control(self, method: str, path: str, body: object = None) -> Any:
-        import httpx  # only the helper needs it; the simulator itself does not
+        import urllib.request  # only the helper needs it; the simulator itself does not
 
         content = None if body is None else json.dumps(body).encode()
-        with httpx.Client(verify=self.verify, trust_env=False) as client:
-            response = client.request(method, self.url + path, content=content)
-        response.raise_for_status()
-        return response.json()
+        request = urllib.request.Request(self.url + path, data=content, method=method)
+        context = self.verify if isinstance(self.verify, ssl.SSLContext) else None
+        if self.verify is False:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        no_proxy = urllib.request.ProxyHandler({})  # the simulator is on 127.0.0.1: never proxied
+        handlers = [no_proxy, urllib.request.HTTPSHandler(context=context)]
+        with urllib.request.build_opener(*handlers).open(request, timeout=30) as response:
+            return json.loads(response.read())
 
     def requests(self) -> list[dict[str, Any]]:
         """The request log (`GET /_sim/requests`)."""

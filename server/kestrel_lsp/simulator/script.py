@@ -69,6 +69,10 @@ class Script:
     reply: str | None = None
     latency_ms: int = 0
     description: str | None = None
+    # Provider requests (numbered by arrival, from 1) held `late_ms` before they take a step,
+    # as a busy client's or network's late requests reach a gateway after later ones.
+    late_arrivals: frozenset[int] = frozenset()
+    late_ms: int = 1000
 
 
 _STEP_KEYS = {f.name for f in attrs.fields(Step)}
@@ -162,6 +166,9 @@ def parse_script(data: object) -> Script:
     require_key = data.get("require_key", True)
     if not isinstance(require_key, bool):
         raise ScriptError("require_key: expected true or false")
+    late = data.get("late_arrivals", [])
+    if not isinstance(late, list):
+        raise ScriptError("late_arrivals: expected a list of request numbers")
     return Script(
         steps=tuple(parse_step(step, f"steps[{i}]") for i, step in enumerate(steps)),
         then="cycle" if then_data == "cycle" else parse_step(then_data, "then"),
@@ -170,6 +177,10 @@ def parse_script(data: object) -> Script:
         reply=_opt_str(data.get("reply"), "reply"),
         latency_ms=_int(data.get("latency_ms", 0), "latency_ms"),
         description=_opt_str(data.get("description"), "description"),
+        late_arrivals=frozenset(
+            _int(n, f"late_arrivals[{i}]", minimum=1) for i, n in enumerate(late)
+        ),
+        late_ms=_int(data.get("late_ms", 1000), "late_ms"),
     )
 
 

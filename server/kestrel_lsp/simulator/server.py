@@ -97,6 +97,7 @@ class SimulatorServer:
         self._connections: set[asyncio.Task[None]] = set()
         self.requests: list[RequestRecord] = []
         self.port = 0
+        self._arrivals = 0  # provider requests received, counted before any delay
 
     @property
     def url(self) -> str:
@@ -114,6 +115,7 @@ class SimulatorServer:
 
     def clear_requests(self) -> None:
         self.requests.clear()
+        self._arrivals = 0
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
@@ -175,6 +177,9 @@ class SimulatorServer:
     async def _respond(self, connection: HttpConnection, incoming: IncomingRequest) -> bool:
         if incoming.path.startswith("/_sim/"):
             return await connection.send(self._control(incoming))
+        self._arrivals += 1
+        if self._arrivals in self.script.late_arrivals:
+            await asyncio.sleep(self.script.late_ms / 1000)
         answer, delay_s = self._provider_answer(incoming, connection.peer_port)
         if delay_s > 0:
             await asyncio.sleep(delay_s)

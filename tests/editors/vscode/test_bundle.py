@@ -34,7 +34,7 @@ def bundled_libs(toolchain: h.Toolchain, tmp_path_factory: pytest.TempPathFactor
         z.extractall(dest)
     libs = dest / "extension" / "bundled" / "libs"
     assert (libs / "kestrel_lsp" / "__init__.py").exists()
-    # exceptiongroup is needed below Python 3.11 (cattrs, anyio) and pip leaves it out on 3.11+.
+    # exceptiongroup is needed below Python 3.11 (cattrs) and pip leaves it out on 3.11+.
     assert (libs / "exceptiongroup").is_dir()
     return libs
 
