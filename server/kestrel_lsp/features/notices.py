@@ -1,9 +1,9 @@
 """Notices (`window/showMessage`) and the `kestrel/status` notification: the one owner of both.
 
-`notice_for` is the table: what happened (a provider error, a refused setting, a file changed
-under an action, ...) to its severity, the status state it moves to, and its text. Every text a
-user reads starting "Kestrel: " is written here; errors elsewhere carry only data. `Notices`
-holds the state and makes the only transitions.
+The table (`_TABLE`, read by `notice_for`) maps what happened (a provider error, a refused
+setting, a file changed under an action, ...) to its severity, the status state it moves to, and
+its text. Every text a user reads starting "Kestrel: " is written here; errors elsewhere carry
+only data. `Notices` holds the state and makes the only transitions.
 
 Both are sent only after `initialized`; what comes earlier waits, the status first (a client
 keys a notice's buttons by the state sent before it). Automatic completions raise a given notice
@@ -137,13 +137,12 @@ def _rate_limited(error: RateLimitedError, _client: str | None) -> str:
     return text
 
 
-def _answered(error: ProviderResponseError, message: str) -> str:
-    return f"Kestrel: {error.provider} answered HTTP {error.status}: {message}"
-
-
 def _redirect(error: RedirectRefusedError, _client: str | None) -> str:
     where = f" to {error.target_origin}" if error.target_origin else ""
-    return _answered(error, f"redirected{where}; Kestrel does not follow redirects.")
+    return (
+        f"Kestrel: {error.provider} answered HTTP {error.status}: redirected{where}; "
+        "Kestrel does not follow redirects."
+    )
 
 
 def _unfinished(error: UnfinishedReplyError, _client: str | None) -> str:
@@ -160,20 +159,32 @@ def _unfinished(error: UnfinishedReplyError, _client: str | None) -> str:
     return text
 
 
-_CONFIGURATION_HINTS = {
-    "baseUrl": "the server's URL, e.g. http://127.0.0.1:8000/v1",
-    "model": "the model id to use",
-}
+def _configuration(problem: ConfigurationProblem, _client: str | None) -> str:
+    hint = {
+        "baseUrl": "the server's URL, e.g. http://127.0.0.1:8000/v1",
+        "model": "the model id to use",
+    }[problem.setting]
+    return f"Kestrel: provider {problem.provider} needs kestrel.{problem.setting} ({hint})."
+
+
+def _tls_unverified(warning: TlsUnverified, _client: str | None) -> str:
+    return (
+        f"Kestrel: TLS certificate verification is OFF for {', '.join(warning.hosts)} "
+        "(kestrel.http.insecureHosts): anyone on the network path could read your API key. "
+        "Prefer kestrel.http.caCerts with your organisation's root CA."
+    )
 
 
 @dataclass(frozen=True)
 class _Row:
     severity: int
     state: State | None
-    text: Callable[[Any, str | None], str]  # (what, the client's name) -> the notice
+    # A template of the fields of what is told ("{provider}"), or (what, client name) -> text.
+    text: str | Callable[[Any, str | None], str]
     shown: bool = True
 
 
+_ANSWERED = "Kestrel: {provider} answered HTTP {status}: "
 _TABLE: dict[type, _Row] = {
     MissingKeyError: _Row(ERROR, "missingKey", _missing_key),
     AuthRejectedError: _Row(ERROR, "rejectedKey", _rejected),
@@ -181,90 +192,46 @@ _TABLE: dict[type, _Row] = {
     RetryBudgetExceeded: _Row(WARNING, "rateLimited", _rate_limited, shown=False),
     RateLimitedError: _Row(WARNING, "rateLimited", _rate_limited),
     ProviderUnavailableError: _Row(
-        ERROR,
-        "unreachable",
-        lambda e, _: f"Kestrel: cannot reach {e.provider} at {e.origin}: {e.reason.rstrip('.')}.",
+        ERROR, "unreachable", "Kestrel: cannot reach {provider} at {origin}: {reason}."
     ),
     MalformedReplyError: _Row(
         ERROR,
         None,
-        lambda e, _: (
-            f"Kestrel: the provider's reply was malformed ({e.provider} at {e.origin}: {e.detail})."
-        ),
+        "Kestrel: the provider's reply was malformed ({provider} at {origin}: {detail}).",
     ),
     StreamInterruptedError: _Row(
         ERROR,
         None,
-        lambda e, _: _answered(
-            e, "the reply stream was interrupted before it finished; nothing applied."
-        ),
+        _ANSWERED + "the reply stream was interrupted before it finished; nothing applied.",
     ),
     RedirectRefusedError: _Row(ERROR, None, _redirect),
-    UnreadableReplyError: _Row(
-        ERROR, None, lambda e, _: _answered(e, f"the reply could not be read ({e.why}).")
-    ),
+    UnreadableReplyError: _Row(ERROR, None, _ANSWERED + "the reply could not be read ({why})."),
     ReplyTooLargeError: _Row(
-        ERROR,
-        None,
-        lambda e, _: _answered(e, f"{e.detail}, so it was not read; nothing was applied."),
+        ERROR, None, _ANSWERED + "{detail}, so it was not read; nothing was applied."
     ),
-    ProviderResponseError: _Row(ERROR, None, lambda e, _: _answered(e, e.message)),
-    ProviderReportedError: _Row(
-        ERROR, None, lambda e, _: f"Kestrel: {e.provider} reported an error: {e.message}"
-    ),
+    ProviderResponseError: _Row(ERROR, None, _ANSWERED + "{message}"),
+    ProviderReportedError: _Row(ERROR, None, "Kestrel: {provider} reported an error: {message}"),
     UnfinishedReplyError: _Row(WARNING, None, _unfinished),
     EmptyReplyError: _Row(
-        WARNING,
-        None,
-        lambda e, _: f"Kestrel: {e.provider} returned an empty reply, so nothing was applied.",
+        WARNING, None, "Kestrel: {provider} returned an empty reply, so nothing was applied."
     ),
-    SettingError: _Row(
-        ERROR, None, lambda e, _: f"Kestrel: setting {e.key} is invalid: {e.problem}. {e.outcome}"
-    ),
-    ConfigurationProblem: _Row(
-        ERROR,
-        None,
-        lambda e, _: (
-            f"Kestrel: provider {e.provider} needs kestrel.{e.setting} "
-            f"({_CONFIGURATION_HINTS[e.setting]})."
-        ),
-    ),
+    SettingError: _Row(ERROR, None, "Kestrel: setting {key} is invalid: {problem}. {outcome}"),
+    ConfigurationProblem: _Row(ERROR, None, _configuration),
     FileChanged: _Row(
         INFO,
         None,
-        lambda e, _: (
-            f"Kestrel: {e.file_name} changed while the AI was working, so nothing was applied. "
-            "Run the action again."
-        ),
+        "Kestrel: {file_name} changed while the AI was working, so nothing was applied. "
+        "Run the action again.",
     ),
     ActionCrashed: _Row(
         ERROR,
         None,
-        lambda e, _: (
-            f"Kestrel: the action failed unexpectedly ({e.error_type}); the server's log has "
-            "the details."
-        ),
+        "Kestrel: the action failed unexpectedly ({error_type}); the server's log has the details.",
     ),
-    TlsUnverified: _Row(
-        WARNING,
-        None,
-        lambda e, _: (
-            f"Kestrel: TLS certificate verification is OFF for {', '.join(e.hosts)} "
-            "(kestrel.http.insecureHosts): anyone on the network path could read your API key. "
-            "Prefer kestrel.http.caCerts with your organisation's root CA."
-        ),
-    ),
+    TlsUnverified: _Row(WARNING, None, _tls_unverified),
 }
-
-# What the table words.
-Told = (
-    ProviderError
-    | SettingError
-    | ConfigurationProblem
-    | FileChanged
-    | ActionCrashed
-    | TlsUnverified
-)
+Event = FileChanged | ActionCrashed | TlsUnverified
+Told = ProviderError | SettingError | ConfigurationProblem | Event  # what the table words
 
 
 def notice_for(what: Told, client_name: str | None = None) -> Notice:
@@ -272,7 +239,11 @@ def notice_for(what: Told, client_name: str | None = None) -> Notice:
     for kind in type(what).__mro__:
         row = _TABLE.get(kind)
         if row is not None:
-            return Notice(row.severity, row.state, row.text(what, client_name), row.shown)
+            if isinstance(row.text, str):
+                text = row.text.format_map(vars(what))
+            else:
+                text = row.text(what, client_name)
+            return Notice(row.severity, row.state, text, row.shown)
     raise LookupError(f"no notice for {type(what).__name__}")
 
 

@@ -78,7 +78,7 @@ class ProviderUnavailableError(ProviderError):
     def __init__(self, provider: str, origin: str, reason: str) -> None:
         super().__init__(provider)
         self.origin = origin
-        self.reason = reason
+        self.reason = reason.rstrip(".")
 
 
 class MalformedReplyError(ProviderError):
