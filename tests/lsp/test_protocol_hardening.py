@@ -12,9 +12,9 @@ import pytest
 from kestrel_lsp.documents import DocumentStore
 from kestrel_lsp.provider.wire import ChatPrompt, FimPrompt
 from kestrel_lsp.simulator import SimulatorProcess
+from lsp_wire import PLAIN, VSCODE_LIKE, RawServer, encode, initialize
 
 from lsp_harness import CANARY
-from raw_lsp import PLAIN, VSCODE_LIKE, RawServer, encode, initialize
 
 URI = "file:///work/project/app.py"
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602

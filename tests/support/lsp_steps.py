@@ -11,7 +11,6 @@ import socket
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
-from unittest import mock
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -139,16 +138,11 @@ def assert_one_line_error(error: JsonRpcException, code: int) -> None:
 
 def raw_request(ed: Editor, method: str, params: Any, msg_id: str | None = None) -> Awaitable[Any]:
     """Send `params` as they are (no lsprotocol type, no pytest-lsp capability check)."""
-    protocol = ed.client.protocol
-    with mock.patch.object(protocol, "get_message_type", return_value=None):
-        future = protocol.send_request(method, params, msg_id=msg_id)
-    return asyncio.wrap_future(future)
+    return asyncio.wrap_future(ed.client.protocol.send_request(method, params, msg_id=msg_id))
 
 
 def raw_notify(ed: Editor, method: str, params: Any) -> None:
-    protocol = ed.client.protocol
-    with mock.patch.object(protocol, "get_message_type", return_value=None):
-        protocol.notify(method, params)
+    ed.client.protocol.notify(method, params)
 
 
 def typed_request(ed: Editor, method: str, params: Any, msg_id: str) -> asyncio.Future[Any]:
