@@ -211,7 +211,7 @@ def test_lone_surrogates_reach_the_provider_as_replacement_characters() -> None:
     assert ChatPrompt("s\ud800", "u\udfff😀").user == "u\ufffd😀"
     assert FimPrompt("a\udc00", "b").prefix == "a\ufffd"
     with SimulatorProcess("ok") as sim, RawServer() as srv:
-        init = {"provider": "deepseek", "baseUrl": sim.url, "apiKey": CANARY}
+        init: dict[str, Any] = {"provider": "deepseek", "baseUrl": sim.url, "apiKey": CANARY}
         init["completion"] = {"debounceMs": 0}
         initialize(srv, init=init, capabilities=PLAIN)
         srv.send_body(

@@ -8,7 +8,7 @@ import copy
 import hashlib
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -191,14 +191,20 @@ def assert_docstring_added(before: str, after: str, header: str = "def add(a, b)
     assert inserted.endswith('"""\n') and inserted.count('"""') == 2, inserted
 
 
-def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
-    """`text` after `edits` (ASCII texts: LSP characters are str indices)."""
+def apply_text_edits(
+    text: str,
+    edits: Sequence[types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit],
+) -> str:
+    """`text` after `edits`, which must be plain text edits (ASCII texts: LSP characters are
+    str indices)."""
+    plain = [e for e in edits if isinstance(e, types.TextEdit)]
+    assert len(plain) == len(edits), edits
     lines = text.split("\n")
 
     def offset(position: types.Position) -> int:
         return sum(len(line) + 1 for line in lines[: position.line]) + position.character
 
-    ordered = sorted(edits, key=lambda e: offset(e.range.start), reverse=True)
+    ordered = sorted(plain, key=lambda e: offset(e.range.start), reverse=True)
     for edit in ordered:
         text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
     return text
