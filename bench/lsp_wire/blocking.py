@@ -56,7 +56,11 @@ class BlockingClient:
 
     def start(self) -> Self:
         self._thread.start()
-        self._run(self.client.start())
+        try:
+            self._run(self.client.start())
+        except BaseException:
+            self.kill()
+            raise
         return self
 
     def __enter__(self) -> Self:
