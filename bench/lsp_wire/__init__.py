@@ -6,9 +6,12 @@ sibling; pytest finds it through `pythonpath` in pyproject.toml.
 """
 
 from .blocking import BlockingClient
-from .client import (
+from .client import LspClient
+from .framing import FrameError, Json, build_message, encode, frame, message_key
+from .kestrel import RawServer, clean_env, initialize
+from .messages import PLAIN, VSCODE_LIKE
+from .records import (
     Answer,
-    LspClient,
     MessageCallback,
     Received,
     ServerGone,
@@ -16,9 +19,6 @@ from .client import (
     default_answer,
     editor_answers,
 )
-from .framing import FrameError, Json, build_message, encode, frame, message_key
-from .kestrel import RawServer, clean_env, initialize
-from .messages import PLAIN, VSCODE_LIKE
 
 __all__ = [
     "PLAIN",

@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 from typing_extensions import Self
 
-from .client import LspClient, MessageCallback, Received, ServerRequestHandler, default_answer
+from .client import LspClient
 from .framing import Json, build_message, encode, frame
+from .records import MessageCallback, Received, ServerRequestHandler, default_answer
 
 T = TypeVar("T")
 

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from .blocking import BlockingClient
-from .client import MessageCallback, ServerRequestHandler, default_answer
 from .framing import Json
 from .messages import VSCODE_LIKE
+from .records import MessageCallback, ServerRequestHandler, default_answer
 
 SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
 
