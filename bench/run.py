@@ -18,16 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
-sys.path.insert(1, str(BENCH.parent / "server"))
+import report
+import scenarios
+from endpoints import BenchEndpoint
+from kestrel_lsp.simulator import SimulatorProcess
+from lsp_wire import procstat
+from servers import Server, all_servers
 
-import procstat  # noqa: E402
-import report  # noqa: E402
-import scenarios  # noqa: E402
-from endpoints import BenchEndpoint  # noqa: E402
-from kestrel_lsp.simulator import SimulatorProcess  # noqa: E402
-from servers import Server, all_servers  # noqa: E402
+BENCH = Path(__file__).resolve().parent
 
 RESULTS = BENCH / "results"
 PARTS = ("startup", "didchange", "completion", "burst", "concurrency", "memory")

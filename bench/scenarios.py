@@ -1,5 +1,5 @@
 """One function per measurement. Each starts a fresh server process, drives it over stdio with
-`lsp.LspProcess`, and returns plain numbers (seconds, megabytes, counts)."""
+`LspClient`, and returns plain numbers (seconds, megabytes, counts)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import asyncio
 import time
 from typing import Any
 
-import lsp
 from endpoints import BenchEndpoint
 from kestrel_lsp.simulator import SimulatorProcess
+from lsp_wire import Answer, LspClient, ServerGone, messages
 from servers import Server
 
 ROOT = "/tmp/kestrel-bench-workspace"
@@ -49,15 +49,15 @@ def make_document(lines: int) -> str:
 
 async def started(
     server: Server, endpoint: BenchEndpoint | str, *, debounce_ms: int | None = 0
-) -> tuple[lsp.LspProcess, lsp.Answer]:
+) -> tuple[LspClient, Answer]:
     url = endpoint if isinstance(endpoint, str) else endpoint.url
     process = server.process(url, debounce_ms=debounce_ms)
     await process.start()
     try:
-        params = lsp.initialize_params(ROOT, server.initialization_options(url, debounce_ms))
+        params = messages.initialize_params(ROOT, server.initialization_options(url, debounce_ms))
         answer = await process.request("initialize", params, timeout=60)
         if answer.error is not None:
-            raise lsp.ServerGone(f"initialize failed: {answer.error}")
+            raise ServerGone(f"initialize failed: {answer.error}")
         process.notify("initialized", {})
         await process.drain()
     except BaseException:
@@ -66,9 +66,9 @@ async def started(
     return process, answer
 
 
-async def barrier(process: lsp.LspProcess) -> lsp.Answer:
+async def barrier(process: LspClient) -> Answer:
     """A request every server answers (an error for an unknown method) after what came before."""
-    return await process.request(lsp.UNKNOWN_METHOD, {}, timeout=600)
+    return await process.request(messages.UNKNOWN_METHOD, {}, timeout=600)
 
 
 # -- start-up, idle memory, round trip ----------------------------------------------------------
@@ -102,7 +102,7 @@ async def did_change(
     process, _ = await started(server, endpoint)
     try:
         text = make_document(lines)
-        process.notify("textDocument/didOpen", lsp.did_open(URI, text))
+        process.notify("textDocument/didOpen", messages.did_open(URI, text))
         await barrier(process)
         rtt = median([(await barrier(process)).elapsed for _ in range(20)])
         await asyncio.sleep(0.3)
@@ -112,7 +112,7 @@ async def did_change(
         t0 = time.perf_counter()
         for k in range(edits):
             version += 1
-            process.notify("textDocument/didChange", lsp.insert(URI, version, mid, 4 + k, "x"))
+            process.notify("textDocument/didChange", messages.insert(URI, version, mid, 4 + k, "x"))
             if k % 50 == 49:
                 await process.drain()
         answer = await barrier(process)
@@ -135,21 +135,21 @@ _COMPLETION_DOC_LINES = 300
 
 
 async def _type_and_complete(
-    process: lsp.LspProcess,
+    process: LspClient,
     server: Server,
     version: int,
     line: int,
     column: int,
     settle_s: float = 0.0,
-) -> lsp.Answer:
+) -> Answer:
     """Type one character and ask for a completion after it. With `settle_s`, the keystroke is
     sent that long before the request, so the request's time does not include it."""
-    process.notify("textDocument/didChange", lsp.insert(URI, version, line, column, "z"))
+    process.notify("textDocument/didChange", messages.insert(URI, version, line, column, "z"))
     if settle_s:
         await process.drain()
         await asyncio.sleep(settle_s)
     assert server.completion_method is not None
-    params = lsp.inline_params(URI, line, column + 1)
+    params = messages.inline_params(URI, line, column + 1)
     return await process.request(server.completion_method, params, timeout=30)
 
 
@@ -166,7 +166,7 @@ async def completion_overhead(
     endpoint_times: list[float] = []
     skipped = empty = 0
     try:
-        process.notify("textDocument/didOpen", lsp.did_open(URI, make_document(300)))
+        process.notify("textDocument/didOpen", messages.did_open(URI, make_document(300)))
         line, column, version = 152, 4, 1  # inside "    total = ...": a plain statement line
         for i in range(warmup + samples):
             before = endpoint.provider_count
@@ -177,7 +177,7 @@ async def completion_overhead(
                 line, column = line + 5, 4
             await asyncio.sleep(0.002)  # let a late endpoint log line land
             if answer.error is not None:
-                raise lsp.ServerGone(f"completion failed: {answer.error}")
+                raise ServerGone(f"completion failed: {answer.error}")
             if not _has_items(answer.result):
                 empty += 1
             if i < warmup:
@@ -218,7 +218,7 @@ async def typing_burst(
     unanswered = 0
     with_items = 0
     try:
-        process.notify("textDocument/didOpen", lsp.did_open(URI, make_document(300)))
+        process.notify("textDocument/didOpen", messages.did_open(URI, make_document(300)))
         line, column, version = 152, 4, 1
         version += 1
         await _type_and_complete(process, server, version, line, column)  # warm: connection
@@ -226,7 +226,7 @@ async def typing_burst(
         for _ in range(repeats):
             await asyncio.sleep(0.6)  # a pause between bursts, longer than any debounce
             endpoint.reset_counts()
-            futures: list[asyncio.Future[lsp.Answer]] = []
+            futures: list[asyncio.Future[Answer]] = []
             previous: int | None = None
             start = time.perf_counter()
             last_sent = start
@@ -236,14 +236,14 @@ async def typing_burst(
                     await asyncio.sleep(delay)
                 version += 1
                 process.notify(
-                    "textDocument/didChange", lsp.insert(URI, version, line, column, "z")
+                    "textDocument/didChange", messages.insert(URI, version, line, column, "z")
                 )
                 column += 1
                 if previous is not None:
                     process.cancel(previous)
                 assert server.completion_method is not None
                 previous, future = process.send_request(
-                    server.completion_method, lsp.inline_params(URI, line, column)
+                    server.completion_method, messages.inline_params(URI, line, column)
                 )
                 await process.drain()
                 last_sent = time.perf_counter()
@@ -283,7 +283,7 @@ async def concurrent_resolves(
     totals: list[float] = []
     edits = requests = 0
     try:
-        process.notify("textDocument/didOpen", lsp.did_open(URI, make_document(200)))
+        process.notify("textDocument/didOpen", messages.did_open(URI, make_document(200)))
         position = {"line": 100, "character": 0}
         params = {
             "textDocument": {"uri": URI},
@@ -293,12 +293,12 @@ async def concurrent_resolves(
         listed = await process.request("textDocument/codeAction", params)
         actions = [a for a in listed.result or [] if "docstring" in str(a.get("kind"))]
         if not actions:
-            raise lsp.ServerGone(f"no docstring action listed: {listed.result or listed.error}")
+            raise ServerGone(f"no docstring action listed: {listed.result or listed.error}")
         action = actions[0]
         if warm:
             first = await process.request("codeAction/resolve", action, timeout=30)
             if not (first.result or {}).get("edit"):
-                raise lsp.ServerGone(f"the warm-up resolve returned no edit: {first.result}")
+                raise ServerGone(f"the warm-up resolve returned no edit: {first.result}")
         for _ in range(rounds if warm else 1):
             await asyncio.sleep(0.3)
             slow.clear_requests()
@@ -330,7 +330,7 @@ async def memory_growth(
     can complete here) after `completions` completions."""
     process, _ = await started(server, endpoint, debounce_ms=0)
     try:
-        process.notify("textDocument/didOpen", lsp.did_open(URI, make_document(2000)))
+        process.notify("textDocument/didOpen", messages.did_open(URI, make_document(2000)))
         await barrier(process)
         await asyncio.sleep(0.3)
         base = process.rss_mb()
@@ -347,7 +347,8 @@ async def memory_growth(
                 }
                 process.notify("textDocument/didChange", change)
             else:
-                process.notify("textDocument/didChange", lsp.insert(URI, version, line, 4, "y"))
+                change = messages.insert(URI, version, line, 4, "y")
+                process.notify("textDocument/didChange", change)
             if k % 100 == 99:
                 await process.drain()
             if k % 1000 == 999:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsp import LspProcess
+from lsp_wire import LspClient
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
@@ -41,7 +41,7 @@ class Server:
     error: str | None = None  # set when the server cannot run here
     notes: list[str] = field(default_factory=list)
 
-    def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspProcess:
+    def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspClient:
         raise NotImplementedError
 
     def initialization_options(self, endpoint_url: str, debounce_ms: int | None) -> Any:
@@ -52,14 +52,15 @@ class Kestrel(Server):
     def __init__(self) -> None:
         super().__init__("kestrel", "kestrel-lsp", "textDocument/inlineCompletion")
 
-    def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspProcess:
+    def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspClient:
         pythonpath = os.pathsep.join(
             p for p in (str(REPO / "server"), os.environ.get("PYTHONPATH")) if p
         )
-        return LspProcess(
+        return LspClient(
             [sys.executable, "-m", "kestrel_lsp", "--stdio"],
             env=clean_env(PYTHONPATH=pythonpath),
             cwd=str(REPO),
+            record=False,
         )
 
     def initialization_options(self, endpoint_url: str, debounce_ms: int | None) -> Any:
@@ -77,9 +78,12 @@ class BarePygls(Server):
     def __init__(self) -> None:
         super().__init__("pygls", "bare pygls")
 
-    def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspProcess:
-        return LspProcess(
-            [sys.executable, str(BENCH / "bare_pygls.py")], env=clean_env(), cwd=str(REPO)
+    def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspClient:
+        return LspClient(
+            [sys.executable, str(BENCH / "bare_pygls.py")],
+            env=clean_env(),
+            cwd=str(REPO),
+            record=False,
         )
 
 
@@ -130,7 +134,7 @@ class TabbyAgent(Server):
         if self.error is None and self.node is None:
             self.error = "node is not on PATH"
 
-    def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspProcess:
+    def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspClient:
         assert self.node is not None
         home = _home("tabby")
         config = home / ".tabby-client" / "agent" / "config.toml"
@@ -149,7 +153,9 @@ class TabbyAgent(Server):
             lines += ["[completion.debounce]", 'mode = "fixed"', f"interval = {debounce_ms}"]
         config.write_text("\n".join(lines) + "\n")
         env = clean_env(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
-        return LspProcess([self.node, str(self.cli), "--lsp", "--stdio"], env=env, cwd=str(home))
+        return LspClient(
+            [self.node, str(self.cli), "--lsp", "--stdio"], env=env, cwd=str(home), record=False
+        )
 
 
 class CopilotLanguageServer(Server):
@@ -175,7 +181,7 @@ class CopilotLanguageServer(Server):
                 self.notes.append("copilot-language-server runs with no network (unshare -n)")
             self.notes.append("not signed in: it cannot complete (error 1000 NotSignedIn)")
 
-    def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspProcess:
+    def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspClient:
         home = _home("copilot")
         dead_proxy = "http://127.0.0.1:9"  # discard port: anything that tries the network fails
         env = clean_env(
@@ -188,7 +194,7 @@ class CopilotLanguageServer(Server):
         argv = [str(self.binary), "--stdio"]
         if self.unshare:
             argv = [self.unshare, "--net", "--", *argv]
-        return LspProcess(argv, env=env, cwd=str(home))
+        return LspClient(argv, env=env, cwd=str(home), record=False)
 
     def initialization_options(self, endpoint_url: str, debounce_ms: int | None) -> Any:
         return {

@@ -26,12 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "server"), str(ROOT / "tests" / "support")]
-
-from kestrel_lsp.simulator import SimulatorProcess  # noqa: E402
-
-from raw_lsp import VSCODE_LIKE, RawServer, initialize  # noqa: E402
+from kestrel_lsp.simulator import SimulatorProcess
+from lsp_wire import VSCODE_LIKE, RawServer, initialize
 
 CANARY = "sk-kestrel-soak-canary-4f2a9c71e08b"
 RSS_GROWTH_GOAL = 0.10
@@ -345,8 +341,8 @@ class Soak:
             interval = 1.0 / args.rate
             next_op = start
             while (now := time.monotonic()) < deadline:
-                if server.process is not None and server.process.poll() is not None:
-                    print(f"the server exited with {server.process.returncode}", file=sys.stderr)
+                if server.returncode is not None:
+                    print(f"the server exited with {server.returncode}", file=sys.stderr)
                     break
                 if now >= next_phase:
                     self.collect_provider_log(sim)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from lsp_wire import VSCODE_LIKE, RawServer, encode, frame, initialize
+
 from lsp_harness import CANARY
-from raw_lsp import VSCODE_LIKE, RawServer, encode, frame, initialize
 from reliability_report import REPORT
 
 EXIT_BOUND_S = 60  # a hang fails the case; how long the exit takes is not asserted

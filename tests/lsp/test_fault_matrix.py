@@ -22,7 +22,7 @@ from typing import Any, Literal
 import pytest
 from lsprotocol import types
 
-from kestrel_lsp.simulator.server import SimulatorServer, key_id
+from kestrel_lsp.simulator.server import RequestRecord, SimulatorServer, key_id
 
 from lsp_harness import CANARY, Editor, editor
 from reliability_report import KEY_STATES, REPORT, Cell
@@ -208,7 +208,7 @@ class Observed:
     succeeded: bool
     edit_version: int | None
     notices: list[tuple[int, str]]
-    requests: list[dict[str, Any]]
+    requests: list[RequestRecord]
     state: str | None
 
 

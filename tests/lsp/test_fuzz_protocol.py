@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from kestrel_lsp.simulator import SimulatorProcess
+from lsp_wire import PLAIN, VSCODE_LIKE, RawServer, initialize
 
 from fuzz_model import (
     APPLY,
@@ -59,7 +60,6 @@ from fuzz_model import (
     WrongParams,
 )
 from lsp_harness import CANARY
-from raw_lsp import PLAIN, VSCODE_LIKE, RawServer, initialize
 from reliability_report import REPORT
 
 MIN_MESSAGES_PER_RUN = 10_000
@@ -374,8 +374,8 @@ class Fuzzed:
                         )
         new = server.received.messages[first_message:]
         problems += self._check_messages(new, sent, {s.request_id for s in requests})
-        if server.process is not None and server.process.poll() is not None:
-            problems.append(f"the server exited with {server.process.returncode}")
+        if server.returncode is not None:
+            problems.append(f"the server exited with {server.returncode}")
         if problems:
             self.failures += problems
             raise AssertionError("\n".join(problems[:20]))

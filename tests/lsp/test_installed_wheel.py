@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from raw_lsp import encode, frame
+from lsp_wire import encode, frame
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -13,6 +13,7 @@ import asyncio
 import os
 from typing import Any
 
+from kestrel_lsp.protocol import KestrelProtocol
 from kestrel_lsp.server import build_server
 from kestrel_lsp.simulator.server import SimulatorServer
 
@@ -40,6 +41,7 @@ def _notify(method: str, params: Any) -> dict[str, Any]:
 async def test_notifications_leave_no_future_behind() -> None:
     server = build_server()
     protocol = server.protocol
+    assert isinstance(protocol, KestrelProtocol)
     protocol.set_writer(_Writer())
     protocol.handle_message(
         {

@@ -79,7 +79,8 @@ async def test_docstring_action_edits_the_version_it_was_listed_for(
             types.WorkDoneProgressBegin,
             types.WorkDoneProgressEnd,
         ]
-        assert reports[0].cancellable is True
+        begin = reports[0]
+        assert isinstance(begin, types.WorkDoneProgressBegin) and begin.cancellable is True
 
 
 async def test_reply_fences_are_stripped_and_a_nested_method_reindented(
@@ -146,7 +147,9 @@ async def test_listing_offers_quickfix_only_with_diagnostics_and_honours_only(
         assert await kinds(listing(["refactor.extract", "source"], diagnostic, selected)) == []
         assert sim.requests == []
 
-        quickfix = (await ed.client.text_document_code_action_async(listing(None, diagnostic)))[0]
+        listed = await ed.client.text_document_code_action_async(listing(None, diagnostic))
+        assert listed
+        quickfix = listed[0]
         assert isinstance(quickfix, types.CodeAction) and quickfix.is_preferred
         assert list(quickfix.diagnostics or []) == diagnostic
         assert the_edit(await ed.resolve(quickfix)).text_document.version == 1
@@ -272,6 +275,7 @@ async def test_a_crlf_document_gets_crlf_lines_only(sim: SimulatorServer) -> Non
         ed.open(text)
         change = the_edit(await ed.resolve(await ed.action(DOCSTRING)))
         [edit] = change.edits
+        assert isinstance(edit, types.TextEdit)
         assert "\n" not in edit.new_text.replace("\r\n", ""), "a bare LF in a CRLF document"
         assert_docstring_added(SAMPLE, apply_text_edits(SAMPLE, [edit]).replace("\r\n", "\n"))
         assert len(sim.requests) == 1

@@ -4,6 +4,7 @@ actions' rules; a wrong entry is one settings error naming its path and the othe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -46,8 +47,9 @@ async def recorder() -> Any:
         yield server
 
 
-def custom_titles(actions: list[types.CodeAction]) -> list[str]:
-    return [a.title for a in actions if a.kind == CUSTOM]
+def custom_titles(actions: Sequence[types.Command | types.CodeAction]) -> list[str]:
+    assert all(isinstance(a, types.CodeAction) for a in actions), actions
+    return [a.title for a in actions if isinstance(a, types.CodeAction) and a.kind == CUSTOM]
 
 
 async def test_own_actions_are_listed_by_when_without_asking_the_provider(

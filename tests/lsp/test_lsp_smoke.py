@@ -29,7 +29,9 @@ async def test_docstring_action_resolves_to_a_versioned_edit(sim: SimulatorServe
         change = resolved.edit.document_changes[0]
         assert isinstance(change, types.TextDocumentEdit)
         assert change.text_document.version == 1
-        assert change.edits[0].new_text.startswith('def add(a, b):\n    """')
+        edit = change.edits[0]
+        assert isinstance(edit, types.TextEdit)
+        assert edit.new_text.startswith('def add(a, b):\n    """')
         assert len(sim.requests) == 1
         assert ed.rec.statuses[-1]["state"] == "ok"
     assert CANARY not in "".join(ed.rec.server_output) + ed.rec.stderr.decode()

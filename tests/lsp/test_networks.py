@@ -7,6 +7,8 @@ editor would see. Retries run with 1-2 ms backoffs; no test waits on a clock.
 
 from __future__ import annotations
 
+from functools import partial
+
 from lsprotocol import types
 
 from kestrel_lsp.simulator.server import SimulatorServer
@@ -16,6 +18,10 @@ from lsp_harness import CANARY, Editor, editor
 from net_helpers import MAPPED_HOST, PROXY_CANARY, PROXY_USER, TlsFiles, init_for
 
 DOCSTRING = "refactor.rewrite.kestrel.docstring"
+
+
+def more_notices(ed: Editor, seen: int) -> bool:
+    return len(ed.notices) > seen
 
 
 async def docstring_edit(ed: Editor) -> bool:
@@ -119,6 +125,7 @@ async def test_proxy_user_and_password_work_and_stay_secret(
         report = await ed.client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="kestrel.checkSetup")
         )
+        assert report is not None
         assert report["ok"] is True
         assert report["proxy"] == auth_proxy.url  # the origin, without user or password
     everything = written_by_server(ed) + repr(ed.notices) + repr(report)
@@ -160,6 +167,7 @@ async def test_insecure_hosts_work_and_warn_once(tls_sim: SimulatorServer) -> No
         report = await ed.client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="kestrel.checkSetup")
         )
+        assert report is not None
         assert report["ok"] is True
         assert "TLS NOT verified" in report["steps"][2]["detail"]
         warnings = [n for n in ed.notices if n.type == types.MessageType.Warning]
@@ -199,7 +207,7 @@ async def test_quota_and_bad_request_notices_quote_the_provider(sim: SimulatorSe
             seen = len(ed.notices)
             resolved = await ed.resolve(await ed.action(DOCSTRING))
             assert resolved.edit is None
-            await ed.rec.wait_until(lambda seen=seen: len(ed.notices) > seen)
+            await ed.rec.wait_until(partial(more_notices, ed, seen))
             notice = ed.notices[seen]
             assert notice.type == types.MessageType.Error
             assert notice.message.startswith(text), script

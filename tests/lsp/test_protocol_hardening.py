@@ -12,9 +12,9 @@ import pytest
 from kestrel_lsp.documents import DocumentStore
 from kestrel_lsp.provider.wire import ChatPrompt, FimPrompt
 from kestrel_lsp.simulator import SimulatorProcess
+from lsp_wire import PLAIN, VSCODE_LIKE, RawServer, encode, initialize
 
 from lsp_harness import CANARY
-from raw_lsp import PLAIN, VSCODE_LIKE, RawServer, encode, initialize
 
 URI = "file:///work/project/app.py"
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
@@ -211,7 +211,7 @@ def test_lone_surrogates_reach_the_provider_as_replacement_characters() -> None:
     assert ChatPrompt("s\ud800", "u\udfff😀").user == "u\ufffd😀"
     assert FimPrompt("a\udc00", "b").prefix == "a\ufffd"
     with SimulatorProcess("ok") as sim, RawServer() as srv:
-        init = {"provider": "deepseek", "baseUrl": sim.url, "apiKey": CANARY}
+        init: dict[str, Any] = {"provider": "deepseek", "baseUrl": sim.url, "apiKey": CANARY}
         init["completion"] = {"debounceMs": 0}
         initialize(srv, init=init, capabilities=PLAIN)
         srv.send_body(

@@ -374,7 +374,8 @@ async def test_minimax_completion_temperature_is_never_zero(sim: SimulatorServer
     async with kestrel(sim, init=init_for("minimax", model="MiniMax-M3")) as ed:
         await inline_text(ed)
     [request] = sim.requests
-    assert 0 < request["params"]["temperature"] <= 1  # the prompt asks for 0.0
+    temperature = request["params"]["temperature"]
+    assert isinstance(temperature, (int, float)) and 0 < temperature <= 1  # the prompt asks 0.0
 
 
 async def test_mimo_and_anthropic_parameters(sim: SimulatorServer) -> None:

@@ -29,9 +29,9 @@ from kestrel_lsp.session import Identity, Session
 from kestrel_lsp.settings import ResolvedKey, Settings
 from kestrel_lsp.simulator import SimulatorProcess
 from kestrel_lsp.simulator.server import SimulatorServer
+from lsp_wire import VSCODE_LIKE, RawServer, initialize
 
 from lsp_harness import CANARY
-from raw_lsp import VSCODE_LIKE, RawServer, initialize
 
 SECOND_CANARY = "sk-kestrel-second-canary-91c07e5d3b"
 SECRETS = (CANARY, SECOND_CANARY)

@@ -32,7 +32,7 @@ MAPPED_HOSTS = {"sim.kestrel.test": "127.0.0.1", "xn--fa-hia.test": "127.0.0.1"}
 def _plugin_class() -> type:
     from proxy.http.proxy import HttpProxyBasePlugin
 
-    class MapTestHosts(HttpProxyBasePlugin):  # type: ignore[misc]
+    class MapTestHosts(HttpProxyBasePlugin):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             print("connection", flush=True)

@@ -14,10 +14,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+import attrs
+from cattrs import Converter
 from lsprotocol import types
 from pygls.exceptions import JsonRpcMethodNotFound
-from pytest_lsp import client_capabilities
-from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, LanguageClient, register_lsp_features
+from pygls.protocol import default_converter
+from pytest_lsp import LanguageClient, LanguageClientProtocol, client_capabilities
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+from lsp_wire import clean_env
 
 CANARY = "sk-kestrel-canary-7d41f9e2b8c3a6051e"
 URI = "file:///work/project/app.py"
@@ -60,9 +65,29 @@ def capabilities(name: str) -> types.ClientCapabilities:
     return caps
 
 
-def _fix_code_action_structuring(client: LanguageClient) -> None:
-    # lsprotocol picks Command for a CodeAction that carries a command: pick by shape instead.
-    converter = client.protocol._converter
+# Typed messages are unstructured by this converter's hooks (made once, used by every client).
+_TYPED = default_converter()
+_MESSAGE_TYPES = frozenset(
+    kinds[0] for kinds in types.METHOD_TO_TYPES.values() if kinds[0] is not None
+)
+
+
+def _as_typed_or_as_given(message: Any) -> Any:
+    """A request or notification with lsprotocol params (or none where it takes none) as
+    lsprotocol writes it; any other params (a dict, a list, null: what bad-input tests send)
+    as they are, which lsprotocol's hooks cannot do."""
+    fields = attrs.fields_dict(type(message))
+    params = getattr(message, "params", None)
+    if attrs.has(type(params)) or (params is None and fields["params"].default is None):
+        return _TYPED.unstructure(message)
+    return {name: getattr(message, name) for name in fields}
+
+
+def _converter() -> Converter:
+    """pygls's converter, sending params as given (`_as_typed_or_as_given`), with lsprotocol's
+    CodeAction/Command mix-up fixed: lsprotocol picks Command for a CodeAction that carries a
+    command; pick by shape instead."""
+    converter = default_converter()
 
     def structure(obj: Any, _: Any) -> Any:
         if isinstance(obj.get("command"), str):
@@ -72,12 +97,39 @@ def _fix_code_action_structuring(client: LanguageClient) -> None:
     # lsprotocol's annotations use typing.Union, and cattrs matches the hook by equality.
     union = Union[types.Command, types.CodeAction]  # noqa: UP007
     converter.register_structure_hook(union, structure)
+    converter.register_unstructure_hook_func(
+        lambda cls: cls in _MESSAGE_TYPES, _as_typed_or_as_given
+    )
+    return converter
+
+
+class HarnessProtocol(LanguageClientProtocol):
+    """pytest-lsp's protocol, keeping a line for every message the server writes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.server_output: list[str] = []
+
+    def handle_message(self, message: Any) -> None:
+        self.server_output.append(repr(message))
+        super().handle_message(message)
+
+
+class HarnessClient(LanguageClient):
+    protocol: HarnessProtocol
+
+    def __init__(self, configuration: dict[str, Any] | None) -> None:
+        super().__init__(
+            configuration=configuration,
+            protocol_cls=HarnessProtocol,
+            converter_factory=_converter,
+        )
 
 
 class Editor:
     """A thin, typed wrapper over the client for the tests' common moves."""
 
-    def __init__(self, client: LanguageClient, recorder: Recorder) -> None:
+    def __init__(self, client: HarnessClient, recorder: Recorder) -> None:
         self.client = client
         self.rec = recorder
         self.versions: dict[str, int] = {}
@@ -162,16 +214,7 @@ class Editor:
 
 
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.endswith("_API_KEY") and not k.startswith("KESTREL_") and "PROXY" not in k.upper()
-    }
-    env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.join(os.path.dirname(__file__), "..", "..", "server"), env.get("PYTHONPATH", "")]
-    )
-    env.update(extra or {})
-    return env
+    return clean_env(extra)
 
 
 @asynccontextmanager
@@ -184,16 +227,15 @@ async def editor(
     apply_edits: bool = True,
     client_name: str | None = None,
 ) -> AsyncIterator[Editor]:
-    rec = Recorder()
     # pytest-lsp keys its configuration by scope URI; "" is the global scope.
-    client = LanguageClient(
+    client = HarnessClient(
         configuration={"": {"kestrel": configuration}} if configuration is not None else None
     )
+    rec = Recorder(server_output=client.protocol.server_output)
     features = dict(DEFAULT_CLIENT_FEATURES)
     features.pop(types.WINDOW_SHOW_MESSAGE, None)
     features.pop(types.WORKSPACE_CONFIGURATION, None)
     register_lsp_features(client, features)
-    _fix_code_action_structuring(client)
 
     @client.feature(types.WINDOW_SHOW_MESSAGE)
     def show_message(_client: LanguageClient, params: types.ShowMessageParams) -> None:
@@ -226,20 +268,23 @@ async def editor(
         rec.changed()
         return types.ApplyWorkspaceEditResult(applied=apply_edits)
 
-    original_handle = client.protocol.handle_message
-
-    def recording_handle(message: Any) -> None:
-        rec.server_output.append(repr(message))
-        original_handle(message)
-
-    client.protocol.handle_message = recording_handle  # type: ignore[method-assign]
-
-    await client.start_io(sys.executable, "-m", "kestrel_lsp", env=server_env(env))
-    if client._stderr_forwarder is not None:
-        client._stderr_forwarder.cancel()
-    process = client._server
-    assert process is not None and process.stderr is not None
-    stderr = process.stderr
+    # pytest-lsp forwards the server's stderr to the test's; the server writes its stderr into
+    # a pipe of ours instead (set in the child between fork and exec), so the tests can read it.
+    stderr_read, stderr_write = os.pipe()
+    try:
+        await client.start_io(
+            sys.executable,
+            "-m",
+            "kestrel_lsp",
+            env=server_env(env),
+            preexec_fn=lambda: os.dup2(stderr_write, 2),
+        )
+    finally:
+        os.close(stderr_write)
+    stderr = asyncio.StreamReader()
+    stderr_transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(stderr), os.fdopen(stderr_read, "rb", buffering=0)
+    )
 
     async def read_stderr() -> None:
         while chunk := await stderr.read(4096):
@@ -263,4 +308,7 @@ async def editor(
             await asyncio.wait_for(client.shutdown_session(), 10)
         finally:
             await client.stop()
-            await asyncio.wait_for(stderr_task, 10)
+            try:
+                await asyncio.wait_for(stderr_task, 10)
+            finally:
+                stderr_transport.close()

@@ -8,10 +8,9 @@ import copy
 import hashlib
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-from unittest import mock
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -139,16 +138,11 @@ def assert_one_line_error(error: JsonRpcException, code: int) -> None:
 
 def raw_request(ed: Editor, method: str, params: Any, msg_id: str | None = None) -> Awaitable[Any]:
     """Send `params` as they are (no lsprotocol type, no pytest-lsp capability check)."""
-    protocol = ed.client.protocol
-    with mock.patch.object(protocol, "get_message_type", return_value=None):
-        future = protocol.send_request(method, params, msg_id=msg_id)
-    return asyncio.wrap_future(future)
+    return asyncio.wrap_future(ed.client.protocol.send_request(method, params, msg_id=msg_id))
 
 
 def raw_notify(ed: Editor, method: str, params: Any) -> None:
-    protocol = ed.client.protocol
-    with mock.patch.object(protocol, "get_message_type", return_value=None):
-        protocol.notify(method, params)
+    ed.client.protocol.notify(method, params)
 
 
 def typed_request(ed: Editor, method: str, params: Any, msg_id: str) -> asyncio.Future[Any]:
@@ -197,14 +191,20 @@ def assert_docstring_added(before: str, after: str, header: str = "def add(a, b)
     assert inserted.endswith('"""\n') and inserted.count('"""') == 2, inserted
 
 
-def apply_text_edits(text: str, edits: list[types.TextEdit]) -> str:
-    """`text` after `edits` (ASCII texts: LSP characters are str indices)."""
+def apply_text_edits(
+    text: str,
+    edits: Sequence[types.TextEdit | types.AnnotatedTextEdit | types.SnippetTextEdit],
+) -> str:
+    """`text` after `edits`, which must be plain text edits (ASCII texts: LSP characters are
+    str indices)."""
+    plain = [e for e in edits if isinstance(e, types.TextEdit)]
+    assert len(plain) == len(edits), edits
     lines = text.split("\n")
 
     def offset(position: types.Position) -> int:
         return sum(len(line) + 1 for line in lines[: position.line]) + position.character
 
-    ordered = sorted(edits, key=lambda e: offset(e.range.start), reverse=True)
+    ordered = sorted(plain, key=lambda e: offset(e.range.start), reverse=True)
     for edit in ordered:
         text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
     return text

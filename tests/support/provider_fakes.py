@@ -59,7 +59,7 @@ def refused() -> Reply:
 class FakeResponse:
     def __init__(self, reply: Reply, on_close: Callable[[bool], None]) -> None:
         self.status = reply.status
-        self.headers = {k.lower(): v for k, v in reply.headers.items()}
+        self.headers: Mapping[str, str] = {k.lower(): v for k, v in reply.headers.items()}
         self._body = reply.body
         self._on_close = on_close
         self.closed = False

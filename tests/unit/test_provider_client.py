@@ -271,7 +271,7 @@ async def test_coalescing_when_the_probe_succeeds_the_others_replay():
     await chat(client)
     script.requests.clear()
     # the first 10 requests (one per operation) get 401, then the leader's retries decide
-    script.steps = [status(401)] * 10 + [status(401), ok_chat()]
+    script.steps = [*[status(401)] * 10, status(401), ok_chat()]
     script.gate = gate
     tasks = [asyncio.create_task(chat(client)) for _ in range(10)]
     await script.wait_for_requests(10)

@@ -113,7 +113,8 @@ def test_fim_body_and_an_error_object_in_a_200():
     with pytest.raises(ReportedError) as err:
         openai_chat_reply({"error": {"message": "upstream overloaded", "type": "overloaded"}})
     assert err.value.message == "upstream overloaded"
-    for garbage in ({}, {"choices": []}, {"choices": [{"message": "x"}]}, [], "x"):
+    garbage_replies: list[object] = [{}, {"choices": []}, {"choices": [{"message": "x"}]}, [], "x"]
+    for garbage in garbage_replies:
         with pytest.raises(UnreadableReply):
             openai_chat_reply(garbage)
 

@@ -18,7 +18,7 @@ from kestrel_lsp.provider.replies import (
     sse_events,
 )
 from kestrel_lsp.simulator.answer import Plain, ProviderRequest, Stream, plan_answer
-from kestrel_lsp.simulator.script import ScriptPlayer, load_script, named_scripts
+from kestrel_lsp.simulator.script import JsonValue, ScriptPlayer, load_script, named_scripts
 from kestrel_lsp.simulator.wire import Wire
 
 USER = "Task: add a docstring\n\n```python\ndef add(a, b):\n    return a + b\n```"
@@ -26,7 +26,11 @@ USER = "Task: add a docstring\n\n```python\ndef add(a, b):\n    return a + b\n``
 
 def reply_of(script: str, wire: Wire, stream: bool) -> Reply:
     loaded = load_script(script)
-    body = {"model": "m", "messages": [{"role": "user", "content": USER}], "stream": stream}
+    body: dict[str, JsonValue] = {
+        "model": "m",
+        "messages": [{"role": "user", "content": USER}],
+        "stream": stream,
+    }
     request = ProviderRequest(wire, 1, body, stream, "m", len(USER))
     answer = plan_answer(request, ScriptPlayer(loaded).next_step(), loaded)
     anthropic = wire is Wire.ANTHROPIC
