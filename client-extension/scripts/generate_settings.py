@@ -138,6 +138,8 @@ def _walk(cls: type, prefix: str) -> typing.Iterator[ServerSetting]:
 
     hints = typing.get_type_hints(cls)
     for field in attrs.fields(cls):
+        if field.metadata.get("setting", True) is False:  # the server fills it in itself
+            continue
         key = prefix + camel(field.name)
         kind = hints[field.name]
         if isinstance(kind, type) and attrs.has(kind):

@@ -185,7 +185,7 @@ class KestrelProtocol(LanguageServerProtocol):
     # -- documents: Kestrel's store instead of pygls's ----------------------------------------
 
     def _documents(self) -> DocumentStore:
-        return self._server.session.documents  # type: ignore[attr-defined]
+        return self._server.documents  # type: ignore[attr-defined]
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:

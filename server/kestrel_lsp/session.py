@@ -1,5 +1,10 @@
 """One workspace session (one server process, `initialize` to `exit`): settings, the key, its
-known-good state and the provider client. Features ask the session; it never asks them."""
+known-good state and the provider client. Features ask the session; it never asks them, and it
+knows nothing of LSP.
+
+Settings come in through one door, `apply(layer, section)`: the layer is replaced or merged,
+everything is structured again, the secrets are registered and the new problems returned.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from kestrel_lsp import settings as settings_mod
-from kestrel_lsp.documents import DocumentStore
-from kestrel_lsp.provider.errors import MissingKeyError, ProviderError
-from kestrel_lsp.provider.presets import PRESETS, normalise_base_url
+import attrs
+
+from kestrel_lsp.provider.errors import MissingKeyError
+from kestrel_lsp.provider.presets import PRESETS, Preset, normalise_base_url
 from kestrel_lsp.provider.routing import NetworkSettings, proxy_secrets
 from kestrel_lsp.secrets import SECRETS
 from kestrel_lsp.setting_values import url_secrets
-from kestrel_lsp.settings import ResolvedKey, SettingError, Settings, SettingsLayers
+from kestrel_lsp.settings import ResolvedKey, SettingError, Settings, resolve_key, structure
+from kestrel_lsp.settings_layers import Layer, SettingsLayers
 
 if TYPE_CHECKING:
     from kestrel_lsp.provider.auth import AuthTracker
@@ -40,7 +46,13 @@ class Identity:
 
 
 class ConfigurationProblem(Exception):
-    """The settings cannot make a provider client (e.g. openai-compatible without baseUrl)."""
+    """The settings cannot make a provider client: `setting` (camelCase, "baseUrl" or "model")
+    has no value and `provider` has no default for it (openai-compatible)."""
+
+    def __init__(self, provider: str, setting: Literal["baseUrl", "model"]) -> None:
+        super().__init__(f"provider {provider} needs kestrel.{setting}")
+        self.provider = provider
+        self.setting = setting
 
 
 class Session:
@@ -49,76 +61,72 @@ class Session:
         env: Mapping[str, str] | None = None,
         *,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        transport: Callable[[], Transport] | None = None,
     ) -> None:
+        """`transport` makes the provider client's transport (None: the real HTTP stack)."""
         self.env = dict(os.environ if env is None else env)
-        self.layers = SettingsLayers(self.env)
+        self.sleep = sleep
+        self._layers = SettingsLayers(self.env)
         self.settings = Settings()
         self.key = ResolvedKey(None, None)
-        self._setting_errors: set[SettingError] = set()
-        self.documents = DocumentStore()
-        self.supports_inline_completion = False
-        self.supports_resolve = False
-        self.supports_progress = False
-        self.sleep = sleep
+        self.problems: list[SettingError] = []  # every setting refused now
+        self._reported: set[SettingError] = set()
+        self._make_transport = transport
         self._auth: AuthTracker | None = None
         self._identity: Identity | None = None
         self._client: ProviderClient | None = None
         self._client_signature: tuple[Any, ...] | None = None
         self._http: TransportFactory | None = None
-        self._http_signature: tuple[Any, ...] | None = None
+        self._http_signature: NetworkSettings | None = None
         self._retired: list[ProviderClient] = []
-        self.transport_factory: Callable[[], Transport] | None = None
+        self._resolve()
 
     # -- settings -------------------------------------------------------------------------
 
-    def update_settings(self) -> list[SettingError]:
-        """Re-merge the layers; returns the errors to show (each bad key keeps its value).
+    def apply(self, layer: Layer, section: Any) -> list[SettingError]:
+        """Take a client layer as sent; return the problems not reported before.
 
         A bad value stays in its layer until the client replaces it, so it fails again on every
-        later update: only errors that were not already failing are returned."""
-        merged = self.layers.merged()
-        for secret in url_secrets(merged):
+        later change: only problems that were not already failing are returned."""
+        self._layers.put(layer, section)
+        self._resolve()
+        new = [problem for problem in self.problems if problem not in self._reported]
+        self._reported = set(self.problems)
+        return new
+
+    def _resolve(self) -> None:
+        merged = self._layers.merged()
+        for secret in url_secrets(merged):  # before structuring: the setting is refused
             SECRETS.add(secret)
-        settings, errors = settings_mod.structure(merged, self.settings)
-        self.settings = settings
-        self.key = settings_mod.resolve_key(settings, self.env)
-        SECRETS.add(self.key.value)
+        self.settings, self.problems = structure(merged, self.settings)
+        self.key = resolve_key(self.settings, self.env)
+        SECRETS.add(self.key.value)  # the one place a key becomes a secret
         for password in proxy_secrets(self.network_settings()):
             SECRETS.add(password)
-        new = [error for error in errors if error not in self._setting_errors]
-        self._setting_errors = set(errors)
-        return new
 
     @property
     def provider(self) -> str:
         return self.settings.provider
 
     @property
-    def preset(self) -> Any:
+    def preset(self) -> Preset:
         return PRESETS[self.settings.provider]
 
     def base_url(self) -> str:
         url = self.settings.base_url or self.preset.base_url
         if not url:
-            raise ConfigurationProblem(
-                f"Kestrel: provider {self.provider} needs kestrel.baseUrl (the server's URL, "
-                "e.g. http://127.0.0.1:8000/v1)."
-            )
+            raise ConfigurationProblem(self.provider, "baseUrl")
         return normalise_base_url(url)
 
     def model(self) -> str:
         model = self.settings.model or self.preset.model
         if not model:
-            raise ConfigurationProblem(
-                f"Kestrel: provider {self.provider} needs kestrel.model (the model id to use)."
-            )
+            raise ConfigurationProblem(self.provider, "model")
         return str(model)
 
-    def key_missing(self) -> bool:
-        return bool(self.preset.needs_key) and not self.key.value
-
-    def missing_key_error(self) -> MissingKeyError:
-        return MissingKeyError(self.provider, self.preset.key_variable)
+    def missing_key(self) -> MissingKeyError | None:
+        """The missing-key error when a keyed provider has no key, else None."""
+        return self.preset.missing_key(self.key.value)
 
     # -- the provider client --------------------------------------------------------------
 
@@ -129,7 +137,6 @@ class Session:
         """
         from kestrel_lsp.provider.auth import AuthTracker
         from kestrel_lsp.provider.client import ProviderClient, ProviderConfig
-        from kestrel_lsp.provider.policy import RetrySettings
 
         settings = self.settings
         base_url = self.base_url()
@@ -138,46 +145,29 @@ class Session:
         if identity != self._identity or self._auth is None:
             self._identity = identity
             self._auth = AuthTracker()
-        retry = RetrySettings(
-            max_retries=settings.retry.max_retries,
-            max_auth_retries=settings.retry.max_auth_retries,
-            initial_delay_s=settings.retry.initial_delay_ms / 1000,
-            max_delay_s=settings.retry.max_delay_ms / 1000,
-        )
         http = self.http_factory()
-        reasoning: Literal["off", "provider"] = (
-            "provider" if settings.reasoning == "provider" else "off"
-        )
-        signature = (identity, model, retry, reasoning, id(http), id(self._auth))
+        signature = (identity, model, settings.retry, settings.reasoning, id(http), id(self._auth))
         if self._client is None or signature != self._client_signature:
             if self._client is not None:
                 self._retired.append(self._client)
             config = ProviderConfig(
-                self.preset, base_url, model, self.key.value, retry, reasoning=reasoning
+                self.preset, base_url, model, self.key.value, settings.retry, settings.reasoning
             )
             self._client = ProviderClient(config, self._auth, http, sleep=self.sleep)
             self._client_signature = signature
         return self._client
 
     def network_settings(self) -> NetworkSettings:
-        http = self.settings.http
-        return NetworkSettings(
-            proxy=http.proxy,
-            no_proxy=http.no_proxy,
-            ca_certs=http.ca_certs,
-            insecure_hosts=http.insecure_hosts,
-            timeout_s=self.settings.request_timeout_ms / 1000,
-            env=self.env,
-        )
+        timeout_s = self.settings.request_timeout_ms / 1000
+        return attrs.evolve(self.settings.http, timeout_s=timeout_s, env=self.env)
 
     def http_factory(self) -> TransportFactory:
         from kestrel_lsp.provider.transport.pool import TransportFactory
 
         network = self.network_settings()
-        signature = (network, self.transport_factory)
-        if self._http is None or signature != self._http_signature:
-            self._http = TransportFactory(network, self.transport_factory)
-            self._http_signature = signature
+        if self._http is None or network != self._http_signature:
+            self._http = TransportFactory(network, self._make_transport)
+            self._http_signature = network
         return self._http
 
     @property
@@ -200,4 +190,4 @@ class Session:
                 log.warning("closing a provider client failed", exc_info=True)
 
 
-__all__ = ["ConfigurationProblem", "ProviderError", "Session"]
+__all__ = ["ConfigurationProblem", "Session"]

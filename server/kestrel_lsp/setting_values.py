@@ -1,5 +1,6 @@
 """Checks of setting values that end up on the wire: a key that must fit in a header, a base
-URL that must not carry credentials. Their messages never repeat the value."""
+URL that must not carry credentials (as attrs validators). Their messages never repeat the
+value."""
 
 from __future__ import annotations
 
@@ -42,22 +43,21 @@ def trimmed_key(key: str | None) -> str | None:
     return key.strip() or None if key is not None else None
 
 
-def wire_problems(base_url: str | None, api_key: str | None) -> list[tuple[tuple[str, ...], str]]:
-    """(attribute path, problem) for the settings that cannot go on the wire as they are. The
-    key is named without its value: the notice must not carry it."""
-    problems: list[tuple[tuple[str, ...], str]] = []
-    problem = base_url_problem(base_url) if base_url is not None else None
+def base_url_value(_instance: Any, _attribute: Any, url: str | None) -> None:
+    """attrs validator of `baseUrl` (None: the provider's own)."""
+    problem = base_url_problem(url) if url is not None else None
     if problem:
-        problems.append((("base_url",), problem))
-    if api_key is not None and not sendable_in_a_header(api_key):
-        problems.append(
-            (
-                ("api_key",),
-                "it holds a line break, a control character or a character outside ASCII, "
-                "which cannot be sent in a request header; nothing was sent with it",
-            )
+        raise ValueError(problem)
+
+
+def header_value(_instance: Any, _attribute: Any, key: str | None) -> None:
+    """attrs validator of `apiKey`: it goes into a request header. The key is named without
+    its value: the error must not carry it."""
+    if key is not None and not sendable_in_a_header(key):
+        raise ValueError(
+            "it holds a line break, a control character or a character outside ASCII, "
+            "which cannot be sent in a request header; nothing was sent with it"
         )
-    return problems
 
 
 def url_secrets(merged: Mapping[str, Any]) -> list[str]:

@@ -1,29 +1,32 @@
-"""Settings: layers of plain dicts, merged "last wins" per key, then structured with cattrs.
+"""Settings: the merged layers (`settings_layers`) structured into attrs classes with cattrs.
 
-Layers, in order: defaults < environment < initializationOptions < workspace/configuration <
-workspace/didChangeConfiguration. A `null` clears what every client layer set for that key. A
-wrongly typed value is reported with its camelCase path and keeps its earlier value.
+Every value is checked in one pass: cattrs structures each field strictly (no coercion) and runs
+the field's attrs validators, so a wrong type and a wrong value take the same path and the error
+names the camelCase key. A wrong value keeps its earlier value.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import json
-import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from kestrel_lsp.provider.policy import RetrySettings
 from kestrel_lsp.provider.presets import PRESETS, PROVIDER_IDS
-from kestrel_lsp.setting_values import trimmed_key, wire_problems
+from kestrel_lsp.provider.routing import NetworkSettings
+from kestrel_lsp.provider.wire import Reasoning
+from kestrel_lsp.setting_values import base_url_value, header_value, trimmed_key
+from kestrel_lsp.settings_layers import Json, SettingsLayers, environment_layer, unwrap_section
+from kestrel_lsp.validators import non_negative, one_of, positive
 
-Json = dict[str, Any]
 Path = tuple[str, ...]
 Failure = tuple[Path, str]  # (attribute path, problem)
 
@@ -36,23 +39,7 @@ def camel(name: str) -> str:
 @attrs.frozen
 class CompletionSettings:
     enabled: bool = True
-    debounce_ms: int = 150
-
-
-@attrs.frozen
-class RetrySettings:
-    max_retries: int = 2
-    max_auth_retries: int = 2
-    initial_delay_ms: int = 500
-    max_delay_ms: int = 8000
-
-
-@attrs.frozen
-class HttpSettings:
-    proxy: str | None = attrs.field(default=None, repr=False)
-    no_proxy: tuple[str, ...] = ()
-    ca_certs: str | None = None
-    insecure_hosts: tuple[str, ...] = ()
+    debounce_ms: int = attrs.field(default=150, validator=non_negative)
 
 
 ACTION_WHEN = ("always", "selection", "diagnostics")
@@ -70,23 +57,23 @@ class CustomAction:
 
 @attrs.frozen
 class Settings:
-    provider: str = "deepseek"
-    base_url: str | None = None
+    provider: str = attrs.field(default="deepseek", validator=one_of(PROVIDER_IDS))
+    base_url: str | None = attrs.field(default=None, validator=base_url_value)
     model: str | None = None
-    api_key: str | None = attrs.field(default=None, repr=False)
+    api_key: str | None = attrs.field(
+        default=None, repr=False, converter=trimmed_key, validator=header_value
+    )
     completion: CompletionSettings = attrs.field(factory=CompletionSettings)
     retry: RetrySettings = attrs.field(factory=RetrySettings)
-    request_timeout_ms: int = 30000
+    request_timeout_ms: int = attrs.field(default=30000, validator=positive)
     # "off": thinking turned off wherever the provider documents a switch; "provider": the
     # provider's default, with edits given room for the reasoning.
-    reasoning: str = "off"
-    http: HttpSettings = attrs.field(factory=HttpSettings)
+    reasoning: Reasoning = "off"
+    http: NetworkSettings = attrs.field(factory=NetworkSettings)
     actions: tuple[CustomAction, ...] = ()
 
 
-REASONING_MODES = ("off", "provider")
-_NON_NEGATIVE = {"debounce_ms", "max_retries", "max_auth_retries", "initial_delay_ms"}
-_POSITIVE = {"max_delay_ms", "request_timeout_ms"}
+_SECTIONS = (CompletionSettings, RetrySettings, NetworkSettings, CustomAction, Settings)
 
 
 def _strict(kind: type) -> Any:
@@ -122,17 +109,48 @@ def _string_tuple(value: Any, _: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _literal(value: Any, kind: Any) -> Any:
+    allowed = typing.get_args(kind)
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {_json_type(value)}")
+    if value not in allowed:
+        raise ValueError("expected " + " or ".join(f'"{a}"' for a in allowed))
+    return value
+
+
+def _checked(conv: cattrs.Converter, attribute: attrs.Attribute[Any]) -> Callable[[Any, Any], Any]:
+    """Structure one field, then run its attrs converter and validators: a wrong value fails
+    here, inside cattrs, which notes the field's name, as a wrong type does."""
+
+    def structure(value: Any, kind: Any) -> Any:
+        value = conv.structure(value, kind)
+        if attribute.converter is not None:
+            value = attribute.converter(value)  # type: ignore[operator]
+        if attribute.validator is not None:
+            attribute.validator(None, attribute, value)
+        return value
+
+    return structure
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False)
     for kind in (bool, int, str):
         conv.register_structure_hook(kind, _strict(kind))
     conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _string_tuple)
-    for cls in (CompletionSettings, RetrySettings, HttpSettings, CustomAction, Settings):
-        renames: dict[str, Any] = {
-            a.name: override(rename=camel(a.name)) for a in attrs.fields(cls)
-        }
-        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv, **renames))
-        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **renames))
+    conv.register_structure_hook_func(lambda t: typing.get_origin(t) is typing.Literal, _literal)
+    for cls in _SECTIONS:
+        attrs.resolve_types(cls)
+        fields: dict[str, Any] = {}
+        for a in attrs.fields(cls):
+            if a.metadata.get("setting", True) is False:  # filled in by the session
+                fields[a.name] = override(omit=True)
+                continue
+            checked = a.validator is not None or a.converter is not None
+            hook = _checked(conv, a) if checked else None
+            fields[a.name] = override(rename=camel(a.name), struct_hook=hook)
+        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv, **fields))
+        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **fields))
     return conv
 
 
@@ -141,21 +159,17 @@ CONVERTER = _make_converter()
 
 @dataclass(frozen=True)
 class SettingError:
+    """A settings value that was refused (the notice table words it)."""
+
     key: str  # the camelCase path, e.g. "kestrel.completion.debounceMs"
     problem: str
     # Which bad value it was (a digest: the value may be a key), so another bad value for the
     # same key is a new error while the same one, still in its layer, is not.
-    value_digest: str = dataclasses.field(default="", repr=False)
+    value_digest: str = field(default="", repr=False)
     outcome: str = "Its earlier value is kept."
 
-    @property
-    def notice(self) -> str:
-        return f"Kestrel: setting {self.key} is invalid: {self.problem}. {self.outcome}"
 
-
-def _failures(
-    exc: BaseException, path: tuple[str, ...] = ()
-) -> Iterator[tuple[tuple[str, ...], str]]:
+def _failures(exc: BaseException, path: Path = ()) -> Iterator[Failure]:
     """(attribute path, problem) for each leaf of a cattrs validation error group."""
     if isinstance(exc, cattrs.ClassValidationError):
         for sub in exc.exceptions:
@@ -169,31 +183,12 @@ def _failures(
         yield path, str(exc)
 
 
-def _semantic_errors(settings: Settings) -> list[Failure]:
-    errors: list[Failure] = []
-    if settings.provider not in PROVIDER_IDS:
-        errors.append((("provider",), f"expected one of {', '.join(PROVIDER_IDS)}"))
-    for group_name in ("completion", "retry"):
-        group = getattr(settings, group_name)
-        for field in attrs.fields(type(group)):
-            value = getattr(group, field.name)
-            if field.name in _NON_NEGATIVE and value < 0:
-                errors.append(((group_name, field.name), "expected a number of 0 or more"))
-            if field.name in _POSITIVE and value <= 0:
-                errors.append(((group_name, field.name), "expected a number above 0"))
-    if settings.reasoning not in REASONING_MODES:
-        errors.append((("reasoning",), 'expected "off" or "provider"'))
-    if settings.request_timeout_ms <= 0:
-        errors.append((("request_timeout_ms",), "expected a number above 0"))
-    return errors + wire_problems(settings.base_url, settings.api_key)
-
-
 def _digest(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+def _get(data: Mapping[str, Any], path: Path) -> Any:
     for part in path:
         if not isinstance(data, Mapping):
             return None
@@ -201,7 +196,7 @@ def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return data
 
 
-def _set(data: Json, path: tuple[str, ...], value: Any) -> None:
+def _set(data: Json, path: Path, value: Any) -> None:
     for part in path[:-1]:
         child = data.get(part)
         if not isinstance(child, dict):
@@ -263,17 +258,12 @@ def structure(merged: Json, previous: Settings) -> tuple[Settings, list[SettingE
     actions, errors = structure_actions(data.pop("actions", None), previous.actions)
     earlier = CONVERTER.unstructure(attrs.evolve(previous, actions=()))
     for _ in range(20):  # each round fixes at least one key; 20 is more than there are keys
-        failures: list[Failure]
         try:
             settings = CONVERTER.structure(data, Settings)
         except cattrs.ClassValidationError as exc:
             failures = list(_failures(exc))
         else:
-            if settings.api_key != trimmed_key(settings.api_key):
-                settings = attrs.evolve(settings, api_key=trimmed_key(settings.api_key))
-            failures = _semantic_errors(settings)
-            if not failures:
-                return attrs.evolve(settings, actions=actions), errors
+            return attrs.evolve(settings, actions=actions), errors
         for path, problem in failures:
             camel_path = tuple(camel(p) for p in path)
             bad_value = _get(data, camel_path) if camel_path else data
@@ -285,103 +275,6 @@ def structure(merged: Json, previous: Settings) -> tuple[Settings, list[SettingE
             else:
                 data = copy.deepcopy(earlier)
     return previous, errors
-
-
-def _is_mapping(value: Any) -> bool:
-    return isinstance(value, Mapping)
-
-
-def _merge(into: Json, update: Mapping[str, Any]) -> None:
-    for key, value in update.items():
-        if _is_mapping(value) and _is_mapping(into.get(key)):
-            _merge(into[key], value)
-        else:
-            into[key] = copy.deepcopy(value)
-
-
-def _null_paths(
-    update: Mapping[str, Any], prefix: tuple[str, ...] = ()
-) -> Iterator[tuple[str, ...]]:
-    for key, value in update.items():
-        if value is None:
-            yield (*prefix, key)
-        elif _is_mapping(value):
-            yield from _null_paths(value, (*prefix, key))
-
-
-def _delete(data: Json, path: tuple[str, ...]) -> None:
-    for part in path[:-1]:
-        child = data.get(part)
-        if not isinstance(child, dict):
-            return
-        data = child
-    data.pop(path[-1], None)
-
-
-def _without_nulls(update: Mapping[str, Any]) -> Json:
-    return {
-        k: (_without_nulls(v) if _is_mapping(v) else copy.deepcopy(v))
-        for k, v in update.items()
-        if v is not None
-    }
-
-
-def environment_layer(env: Mapping[str, str]) -> Json:
-    layer: Json = {}
-    for variable, key in (
-        ("KESTREL_PROVIDER", "provider"),
-        ("KESTREL_BASE_URL", "baseUrl"),
-        ("KESTREL_MODEL", "model"),
-    ):
-        if env.get(variable):
-            layer[key] = env[variable]
-    return layer
-
-
-class SettingsLayers:
-    """The client layers as sent, kept apart so a later partial update keeps earlier keys."""
-
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self.env = dict(os.environ if env is None else env)
-        self._environment = environment_layer(self.env)
-        self._init: Json = {}
-        self._configuration: Json = {}
-        self._changes: Json = {}
-
-    def _clear(self, update: Mapping[str, Any]) -> None:
-        for path in _null_paths(update):
-            for layer in (self._init, self._configuration, self._changes):
-                _delete(layer, path)
-
-    def set_initialization_options(self, options: Any) -> None:
-        section = unwrap_section(options)
-        self._clear(section)
-        self._init = _without_nulls(section)
-
-    def set_configuration(self, section: Any) -> None:
-        section = unwrap_section(section)
-        self._clear(section)
-        self._configuration = _without_nulls(section)
-
-    def apply_change(self, section: Any) -> None:
-        section = unwrap_section(section)
-        self._clear(section)
-        _merge(self._changes, _without_nulls(section))
-
-    def merged(self) -> Json:
-        result: Json = {}
-        for layer in (self._environment, self._init, self._configuration, self._changes):
-            _merge(result, layer)
-        return result
-
-
-def unwrap_section(value: Any) -> Json:
-    """The `kestrel` object, whether sent bare or as `{"kestrel": {...}}`."""
-    if not _is_mapping(value):
-        return {}
-    if _is_mapping(value.get("kestrel")):
-        return dict(value["kestrel"])
-    return dict(value)
 
 
 @dataclass(frozen=True)
@@ -402,3 +295,17 @@ def resolve_key(settings: Settings, env: Mapping[str, str]) -> ResolvedKey:
         if variable and value:
             return ResolvedKey(value, variable)
     return ResolvedKey(None, None)
+
+
+__all__ = [
+    "CONVERTER",
+    "CustomAction",
+    "ResolvedKey",
+    "SettingError",
+    "Settings",
+    "SettingsLayers",
+    "environment_layer",
+    "resolve_key",
+    "structure",
+    "unwrap_section",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from lsprotocol import types
 
 from kestrel_lsp.features.check_setup import check
 from kestrel_lsp.features.setup_report import SetupReport
+from kestrel_lsp.provider.transport.pool import Transport
 from kestrel_lsp.session import Session
 from kestrel_lsp.simulator.server import SimulatorServer
 
@@ -151,11 +152,13 @@ async def sessions() -> AsyncIterator[list[Session]]:
 
 
 def new_session(
-    made: list[Session], init: dict[str, Any], env: dict[str, str] | None = None
+    made: list[Session],
+    init: dict[str, Any],
+    env: dict[str, str] | None = None,
+    transport: Callable[[], Transport] | None = None,
 ) -> Session:
-    session = Session(env=env or {})
-    session.layers.set_initialization_options(init)
-    assert session.update_settings() == []
+    session = Session(env=env or {}, transport=transport)
+    assert session.apply("initializationOptions", init) == []
     made.append(session)
     return session
 
@@ -253,8 +256,7 @@ async def test_the_one_request_is_minimal_with_the_configured_model(
     sim: SimulatorServer, sessions: list[Session]
 ) -> None:
     script = Script([], then=ok_chat)
-    session = new_session(sessions, init_for(sim.url, CANARY, model="m-1"))
-    session.transport_factory = script.transport
+    session = new_session(sessions, init_for(sim.url, CANARY, model="m-1"), None, script.transport)
     report, _probe = await check(session)
     assert report.ok, report.text()
     [request] = script.requests
@@ -280,10 +282,10 @@ async def test_an_invalid_setting_fails_its_step_and_the_rest_goes_on(
 ) -> None:
     session = Session(env={})
     sessions.append(session)
-    session.layers.set_initialization_options(
-        init_for(sim.url, CANARY, completion={"debounceMs": "soon"})
-    )
-    assert [e.key for e in session.update_settings()] == ["kestrel.completion.debounceMs"]
+    init = init_for(sim.url, CANARY, completion={"debounceMs": "soon"})
+    assert [e.key for e in session.apply("initializationOptions", init)] == [
+        "kestrel.completion.debounceMs"
+    ]
     report, _probe = await check(session)
     assert by_id(report) == {i: "fail" if i == "settings" else "pass" for i in STEP_IDS}
     assert report.steps[0].fix == "Correct kestrel.completion.debounceMs in your editor's settings."

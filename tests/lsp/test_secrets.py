@@ -23,6 +23,7 @@ from kestrel_lsp.provider.transport.pool import TransportFactory
 from kestrel_lsp.provider.wire import ChatPrompt
 from kestrel_lsp.provider.wire_anthropic import messages_request
 from kestrel_lsp.provider.wire_openai import chat_request, fim_request
+from kestrel_lsp.secrets import SECRETS as REGISTRY
 from kestrel_lsp.secrets import log_level
 from kestrel_lsp.session import Identity, Session
 from kestrel_lsp.settings import ResolvedKey, Settings
@@ -197,8 +198,9 @@ async def _one_failure(base_url: str, provider: str, known_good: bool) -> BaseEx
         base_url,
         "m",
         CANARY,
-        RetrySettings(max_retries=1, max_auth_retries=1, initial_delay_s=0.001),
+        RetrySettings(max_retries=1, max_auth_retries=1, initial_delay_ms=1),
     )
+    REGISTRY.add(CANARY)  # as the session does when it resolves the key
     client = ProviderClient(config, auth, TransportFactory(NetworkSettings(timeout_s=0.3)))
     try:
         await asyncio.wait_for(client.chat(ChatPrompt("s", "u")), 30)
@@ -224,7 +226,6 @@ def test_reprs_never_carry_the_key() -> None:
         Settings(api_key=CANARY),
     ]
     session = Session(env={"KESTREL_API_KEY": CANARY})
-    session.update_settings()
     objects += [session.key, session.settings]
     for obj in objects:
         assert leaks(repr(obj)) == [], repr(obj)

@@ -15,6 +15,7 @@ import zlib
 import pytest
 import trustme
 
+from kestrel_lsp.features.notices import notice_text
 from kestrel_lsp.provider import read_reply, wire_openai
 from kestrel_lsp.provider.auth import AuthTracker
 from kestrel_lsp.provider.client import ProviderClient, ProviderConfig
@@ -103,7 +104,7 @@ async def test_a_1_gib_gzip_bomb_becomes_a_provider_error() -> None:
         with pytest.raises(ProviderResponseError) as err:
             await client.chat(PROMPT, stream=False)
         await client.aclose()
-    assert "larger than 16 MiB" in err.value.notice
+    assert "larger than 16 MiB" in notice_text(err.value)
 
 
 def make_client_at(
@@ -145,7 +146,7 @@ async def test_an_error_body_is_read_up_to_64_kib() -> None:
         with pytest.raises(ProviderResponseError) as err:
             await client.chat(PROMPT, stream=False)
         await client.aclose()
-    assert err.value.notice == "Kestrel: deepseek answered HTTP 500: gateway exploded"
+    assert notice_text(err.value) == "Kestrel: deepseek answered HTTP 500: gateway exploded"
     assert server.peers[0].sent < 40 * MIB
 
 
@@ -164,7 +165,7 @@ async def test_an_endless_stream_without_its_end_marker_is_refused_at_16_mib() -
         with pytest.raises(ProviderResponseError) as err:
             await client.chat(PROMPT)
         await client.aclose()
-    assert "larger than 16 MiB" in err.value.notice
+    assert "larger than 16 MiB" in notice_text(err.value)
     assert server.peers[0].sent < MAX_BODY + 24 * MIB
 
 
@@ -379,8 +380,8 @@ async def test_a_malformed_reply_is_named_malformed_not_unreachable(answer: byte
         with pytest.raises(MalformedReplyError) as err:
             await client.chat(PROMPT, stream=False)
         await client.aclose()
-    assert err.value.notice.startswith("Kestrel: the provider's reply was malformed")
-    assert "cannot reach" not in err.value.notice
+    assert notice_text(err.value).startswith("Kestrel: the provider's reply was malformed")
+    assert "cannot reach" not in notice_text(err.value)
 
 
 # -- host names in their IDNA 2008 form ----------------------------------------------------------

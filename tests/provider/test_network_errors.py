@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from kestrel_lsp.features.notices import notice_text
 from kestrel_lsp.provider.auth import AuthTracker
 from kestrel_lsp.provider.client import ProviderClient, ProviderConfig
 from kestrel_lsp.provider.errors import MissingKeyError, ProviderUnavailableError
@@ -104,7 +105,7 @@ async def unreachable(client: ProviderClient) -> str:
             await client.chat(PROMPT, stream=False)
     finally:
         await client.aclose()
-    return err.value.notice
+    return notice_text(err.value)
 
 
 async def test_dns_failure_is_retried_then_unreachable() -> None:
@@ -168,7 +169,7 @@ async def test_401_without_a_key_is_the_missing_key_case() -> None:
     )
     with pytest.raises(MissingKeyError) as err:
         await client.chat(PROMPT, stream=False)
-    assert err.value.notice.startswith(
+    assert notice_text(err.value).startswith(
         "Kestrel: API key is missing or unset for openai-compatible."
     )
     assert len(script.requests) == 1

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from kestrel_lsp.features.notices import notice_text
 from kestrel_lsp.provider.auth import AuthTracker
 from kestrel_lsp.provider.client import ProviderClient, ProviderConfig
 from kestrel_lsp.provider.errors import (
@@ -91,7 +92,7 @@ async def test_known_good_persistent_401_gives_up_after_three(sim) -> None:
     with pytest.raises(AuthRejectedError) as err:
         await client.chat(PROMPT)
     assert len(sim.requests) == 3
-    assert err.value.had_worked and "retried 2 times with backoff" in err.value.notice
+    assert err.value.had_worked and "retried 2 times with backoff" in notice_text(err.value)
     await client.aclose()
 
 
@@ -100,7 +101,7 @@ async def test_never_worked_key_gets_exactly_one_request(sim) -> None:
     with pytest.raises(AuthRejectedError) as err:
         await client_for(sim).chat(PROMPT)
     assert len(sim.requests) == 1
-    assert err.value.notice.endswith(
+    assert notice_text(err.value).endswith(
         'Check that the key is correct and active. The server said: "Authentication failed: '
         'the API key is missing, wrong, or expired"'
     )
@@ -134,7 +135,7 @@ async def test_long_retry_after_gives_up_at_once_saying_how_long(sim) -> None:
     sim.set_script("rate-limited-long")
     with pytest.raises(RateLimitedError) as err:
         await client_for(sim).chat(PROMPT)
-    assert len(sim.requests) == 1 and "120 s" in err.value.notice
+    assert len(sim.requests) == 1 and "120 s" in notice_text(err.value)
 
 
 async def test_server_errors_are_retried(sim) -> None:
@@ -143,7 +144,7 @@ async def test_server_errors_are_retried(sim) -> None:
     with pytest.raises(ProviderResponseError) as err:
         await client_for(sim, sleep=sleep).chat(PROMPT)
     assert statuses(sim) == [500, 502, 503]
-    assert err.value.notice.startswith("Kestrel: deepseek answered HTTP 503: ")
+    assert notice_text(err.value).startswith("Kestrel: deepseek answered HTTP 503: ")
     assert sleep.delays == [0.5, 1.0]
 
 
@@ -158,14 +159,14 @@ async def test_reset_and_truncation_and_garbage(sim) -> None:
     sim.set_script({"steps": [{"fault": "garbage"}]})
     with pytest.raises(ProviderResponseError) as err:
         await client_for(sim).chat(PROMPT, stream=False)
-    assert "could not be read" in err.value.notice and len(sim.requests) == 1
+    assert "could not be read" in notice_text(err.value) and len(sim.requests) == 1
 
 
 async def test_a_garbage_stream_is_an_error_and_not_retried(sim) -> None:
     sim.set_script({"steps": [{"fault": "garbage"}]})
     with pytest.raises(ProviderResponseError) as err:
         await client_for(sim).chat(PROMPT, stream=True)
-    assert "could not be read" in err.value.notice
+    assert "could not be read" in notice_text(err.value)
     assert len(sim.requests) == 1
 
 
@@ -174,7 +175,7 @@ async def test_stall_times_out_and_reports_unreachable(sim) -> None:
     with pytest.raises(ProviderUnavailableError) as err:
         await client_for(sim, timeout_s=0.2).chat(PROMPT, stream=False)
     assert len(sim.requests) == 3
-    assert "timeout" in err.value.notice
+    assert "timeout" in notice_text(err.value)
 
 
 async def test_refused_connection_is_unreachable() -> None:
@@ -186,7 +187,7 @@ async def test_refused_connection_is_unreachable() -> None:
     )
     with pytest.raises(ProviderUnavailableError) as err:
         await client.chat(PROMPT)
-    assert err.value.notice == f"Kestrel: cannot reach deepseek at {url}: connection refused."
+    assert notice_text(err.value) == f"Kestrel: cannot reach deepseek at {url}: connection refused."
 
 
 async def test_coalescing_ten_concurrent_operations_on_a_401_burst(sim) -> None:

@@ -17,6 +17,7 @@ from kestrel_lsp.provider.routing import NetworkSettings
 from kestrel_lsp.provider.transport.errors import ConnectFailure, TransportError
 from kestrel_lsp.provider.transport.http11 import HttpRequest
 from kestrel_lsp.provider.transport.pool import TransportFactory
+from kestrel_lsp.secrets import SECRETS
 
 CANARY = "sk-canary-5e1f0c9a7b3d2e8f41a6"
 
@@ -198,6 +199,7 @@ def make_client(
         retry=retry or RetrySettings(),
     )
     factory = TransportFactory(network or NetworkSettings(env={}), script.transport)
+    SECRETS.add(key)  # as the session does when it resolves a key
     return ProviderClient(
         config, auth or AuthTracker(), factory, sleep=sleep or RecordingSleep(), rand=lambda: 0.0
     )

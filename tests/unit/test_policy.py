@@ -40,8 +40,8 @@ def run(status, *, headers=None, retries=0, auth_retries=0, known_good=False, ra
     [
         (401, False, 0, GiveUp()),
         (403, False, 0, GiveUp()),
-        (401, True, 0, Retry(0.5, auth=True)),
-        (403, True, 1, Retry(1.0, auth=True)),
+        (401, True, 0, Retry(0.5)),
+        (403, True, 1, Retry(1.0)),
         (401, True, 2, GiveUp()),
     ],
 )
@@ -53,7 +53,7 @@ def test_auth_is_retried_only_for_a_known_good_key(status, known_good, auth_retr
 
 def test_x_should_retry_never_overrides_the_known_good_rule():
     assert run(401, headers={"x-should-retry": "true"}) == GiveUp()
-    assert run(401, headers={"x-should-retry": "false"}, known_good=True) == Retry(0.5, auth=True)
+    assert run(401, headers={"x-should-retry": "false"}, known_good=True) == Retry(0.5)
 
 
 @pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 529, None])

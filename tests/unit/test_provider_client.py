@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from kestrel_lsp.features.notices import notice_text
 from kestrel_lsp.provider.auth import AuthTracker
 from kestrel_lsp.provider.errors import (
     AuthRejectedError,
@@ -47,7 +48,7 @@ async def test_missing_key_sends_nothing():
     with pytest.raises(MissingKeyError) as err:
         await chat(make_client(script, key=None))
     assert script.requests == []
-    assert err.value.notice.startswith("Kestrel: API key is missing or unset for deepseek.")
+    assert notice_text(err.value).startswith("Kestrel: API key is missing or unset for deepseek.")
 
 
 async def test_never_worked_key_gets_exactly_one_request():
@@ -55,7 +56,7 @@ async def test_never_worked_key_gets_exactly_one_request():
     with pytest.raises(AuthRejectedError) as err:
         await chat(make_client(script))
     assert len(script.requests) == 1
-    assert err.value.notice == (
+    assert notice_text(err.value) == (
         "Kestrel: deepseek rejected your API key (HTTP 401). Check that the key is correct and "
         'active. The server said: "status 401"'
     )
@@ -85,7 +86,7 @@ async def test_known_good_persistent_401_gives_up_after_three_requests():
         await chat(client)
     assert len(script.requests) == 4
     assert err.value.had_worked and err.value.retries == 2
-    assert err.value.notice.startswith(
+    assert notice_text(err.value).startswith(
         "Kestrel: deepseek rejected your API key (HTTP 403) \u2014 it worked earlier in this "
         "session, so this may be a transient auth/quota issue; retried 2 times with backoff "
         "and still failed. Try again shortly."
@@ -130,10 +131,10 @@ async def test_rate_limit_with_long_wait_gives_up_at_once():
     with pytest.raises(RateLimitedError) as err:
         await chat(make_client(script))
     assert len(script.requests) == 1
-    assert err.value.notice.startswith(
+    assert notice_text(err.value).startswith(
         "Kestrel: deepseek is rate-limiting requests (HTTP 429); retried 0 times."
     )
-    assert "120 s" in err.value.notice
+    assert "120 s" in notice_text(err.value)
 
 
 async def test_server_errors_are_retried_then_reported_with_the_providers_text():
@@ -143,7 +144,7 @@ async def test_server_errors_are_retried_then_reported_with_the_providers_text()
         await chat(make_client(script, sleep=sleep))
     assert len(script.requests) == 3
     assert sleep.delays == [0.5, 1.0]
-    assert err.value.notice == "Kestrel: deepseek answered HTTP 503: status 503"
+    assert notice_text(err.value) == "Kestrel: deepseek answered HTTP 503: status 503"
 
 
 async def test_network_errors_become_unreachable_after_retries():
@@ -151,7 +152,7 @@ async def test_network_errors_become_unreachable_after_retries():
     with pytest.raises(ProviderUnavailableError) as err:
         await chat(make_client(script))
     assert len(script.requests) == 3
-    assert err.value.notice == (
+    assert notice_text(err.value) == (
         "Kestrel: cannot reach deepseek at http://sim.kestrel.test: connection refused."
     )
 
@@ -162,7 +163,7 @@ async def test_quota_is_not_retried():
     with pytest.raises(QuotaExhaustedError) as err:
         await chat(make_client(script))
     assert len(script.requests) == 1
-    assert err.value.notice.startswith(
+    assert notice_text(err.value).startswith(
         "Kestrel: deepseek says the account's quota or balance is exhausted (HTTP 429)."
     )
 
@@ -172,7 +173,7 @@ async def test_garbage_200_is_a_provider_error_not_retried():
     with pytest.raises(ProviderResponseError) as err:
         await chat(make_client(script))
     assert len(script.requests) == 1
-    assert "could not be read" in err.value.notice
+    assert "could not be read" in notice_text(err.value)
 
 
 async def test_redirect_is_not_followed_and_names_only_the_origin():
@@ -180,7 +181,9 @@ async def test_redirect_is_not_followed_and_names_only_the_origin():
     with pytest.raises(ProviderResponseError) as err:
         await chat(make_client(script))
     assert len(script.requests) == 1
-    assert "https://evil.example;" in err.value.notice and "steal" not in err.value.notice
+    assert "https://evil.example;" in notice_text(err.value) and "steal" not in notice_text(
+        err.value
+    )
 
 
 async def test_stream_happy_path_and_truncation():
@@ -284,9 +287,14 @@ async def test_the_key_is_in_no_error_text_or_repr():
     script = Script([json_reply(400, body)])
     with pytest.raises(ProviderResponseError) as err:
         await chat(make_client(script))
-    for text in (str(err.value), repr(err.value), err.value.notice, repr(make_client(script))):
+    for text in (
+        str(err.value),
+        repr(err.value),
+        notice_text(err.value),
+        repr(make_client(script)),
+    ):
         assert CANARY not in text and CANARY[-4:] not in text
-    assert "[redacted]" in err.value.notice
+    assert "[redacted]" in notice_text(err.value)
 
 
 class WatchedTracker(AuthTracker):

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from kestrel_lsp.features.edits import completion_text, refusal, replacement_for
+from kestrel_lsp.features.notices import WARNING, notice_for, notice_text
 from kestrel_lsp.provider.errors import EmptyReplyError, UnfinishedReplyError
 from kestrel_lsp.provider.replies import (
     AnthropicStreamDecoder,
@@ -264,16 +265,16 @@ def test_only_a_finished_reply_with_code_becomes_an_edit(reply, refused):
 
 def test_the_notice_texts():
     unfinished = refusal(Reply("", "length", False, had_reasoning=True), "deepseek")
-    assert unfinished is not None and unfinished.notice.startswith(
+    assert unfinished is not None and notice_text(unfinished).startswith(
         "Kestrel: deepseek stopped before its reply was complete (length), so nothing was applied."
     )
-    assert unfinished.severity == "warning" and unfinished.state is None
-    assert unfinished.notice.endswith("The model spent its token budget thinking.")
+    assert notice_for(unfinished).severity == WARNING and notice_for(unfinished).state is None
+    assert notice_text(unfinished).endswith("The model spent its token budget thinking.")
     hint = refusal(Reply("", "length", False, had_reasoning=True), "deepseek", "provider")
-    assert hint is not None and 'set kestrel.reasoning to "off"' in hint.notice
+    assert hint is not None and 'set kestrel.reasoning to "off"' in notice_text(hint)
     empty = refusal(Reply("", "stop"), "minimax")
     assert empty is not None
-    assert empty.notice == "Kestrel: minimax returned an empty reply, so nothing was applied."
+    assert notice_text(empty) == "Kestrel: minimax returned an empty reply, so nothing was applied."
 
 
 @pytest.mark.parametrize(

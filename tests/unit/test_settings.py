@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kestrel_lsp.features.notices import notice_text
 from kestrel_lsp.setting_values import url_secrets
 from kestrel_lsp.settings import Settings, SettingsLayers, resolve_key, structure
 
@@ -66,7 +67,9 @@ def test_wrong_types_name_the_camel_case_key_and_keep_the_earlier_value() -> Non
         "kestrel.completion.debounceMs",
         "kestrel.completion.enabled",
     ]
-    assert "expected an integer" in errors[0].notice or "expected an integer" in errors[1].notice
+    assert "expected an integer" in notice_text(errors[0]) or "expected an integer" in notice_text(
+        errors[1]
+    )
 
 
 def test_semantic_errors() -> None:
@@ -123,7 +126,7 @@ def test_a_key_with_a_control_character_is_a_settings_error_without_its_value() 
         settings, errors = with_init({"apiKey": bad}, Settings(api_key="sk-earlier-key-1234"))
         assert [e.key for e in errors] == ["kestrel.apiKey"]
         assert settings.api_key == "sk-earlier-key-1234"  # the earlier value is kept
-        for text in (errors[0].notice, repr(errors[0])):
+        for text in (notice_text(errors[0]), repr(errors[0])):
             assert KEY not in text and KEY[:8] not in text and "X-Injected" not in text
 
 
@@ -131,8 +134,8 @@ def test_a_base_url_with_credentials_is_refused_and_never_shown() -> None:
     settings, errors = with_init({"baseUrl": "https://alice:pw-secret-91@gw.example/v1"})
     assert [e.key for e in errors] == ["kestrel.baseUrl"]
     assert settings.base_url is None
-    assert "alice" not in errors[0].notice and "pw-secret-91" not in errors[0].notice
-    assert "kestrel.apiKey" in errors[0].notice
+    assert "alice" not in notice_text(errors[0]) and "pw-secret-91" not in notice_text(errors[0])
+    assert "kestrel.apiKey" in notice_text(errors[0])
     assert url_secrets({"baseUrl": "https://alice:pw%2Dsecret@gw.example"}) == [
         "alice",
         "pw%2Dsecret",
@@ -177,21 +180,21 @@ def test_custom_actions_are_checked_entry_by_entry() -> None:
         ("kestrel.actions[2].title", "expected a non-empty string"),
         ("kestrel.actions[3].when", "expected one of always, selection, diagnostics"),
     ]
-    assert all(e.notice.endswith("That action is left out; the others stay.") for e in errors)
+    assert all(notice_text(e).endswith("That action is left out; the others stay.") for e in errors)
 
 
 def test_custom_actions_not_a_list_keep_the_earlier_ones_and_more_than_20_are_cut() -> None:
     earlier, _ = structure({"actions": [{"title": "A", "instruction": "Do A."}]}, Settings())
     settings, [error] = structure({"actions": {"title": "B"}}, earlier)
     assert settings.actions == earlier.actions
-    assert error.notice == (
+    assert notice_text(error) == (
         "Kestrel: setting kestrel.actions is invalid: expected a list of actions, got an object. "
         "Its earlier value is kept."
     )
     many = [{"title": f"T{n}", "instruction": "Do it."} for n in range(25)]
     settings, [error] = structure({"actions": many}, Settings())
     assert [a.title for a in settings.actions] == [f"T{n}" for n in range(20)]
-    assert error.notice == (
+    assert notice_text(error) == (
         "Kestrel: setting kestrel.actions is invalid: at most 20 actions, got 25. "
         "The first 20 are used."
     )

@@ -11,8 +11,9 @@ import pytest
 from kestrel_lsp.features.prompts import TASKS, edit_prompt, fim_as_chat
 from kestrel_lsp.simulator.continuation import continue_code
 from kestrel_lsp.simulator.docstrings import add_documentation
+from kestrel_lsp.simulator.fixes import fix
 from kestrel_lsp.simulator.reply_text import default_chat_reply, default_fim_reply
-from kestrel_lsp.simulator.rewrites import fix, rewrite
+from kestrel_lsp.simulator.rewrites import rewrite
 
 RESTOCK = """\
 def restock(items, name, amount):

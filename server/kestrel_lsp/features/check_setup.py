@@ -14,9 +14,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kestrel_lsp import settings as settings_mod
 from kestrel_lsp.features.host import Host
-from kestrel_lsp.features.notices import ERROR, INFO
+from kestrel_lsp.features.notices import (
+    ERROR,
+    INFO,
+    detail_of,
+    setup_failed_text,
+    setup_passed_text,
+)
 from kestrel_lsp.features.setup_report import CheckStep, SetupReport, StepId, to_json
 from kestrel_lsp.provider.errors import (
     AuthRejectedError,
@@ -58,6 +63,7 @@ class _Context:
     """What the steps learn as they go."""
 
     session: Session
+    client_name: str | None = None  # the report's words about the key follow the editor
     base_url: str | None = None
     model: str | None = None
     proxy: str | None = None
@@ -72,20 +78,22 @@ class _Context:
 
 async def run_check(host: Host) -> dict[str, Any]:
     session, notices = host.session, host.notices
-    report, probe = await check(session)
+    report, probe = await check(session, notices.client_name)
     if probe is not None and probe.error is None:
-        notices.provider_ok(session.provider, f"Kestrel: {session.provider} answered.")
-    elif probe is not None and probe.error is not None and probe.error.state is not None:
+        notices.answered(session.provider)
+    elif probe is not None and probe.error is not None:
         # The status bar follows what the request showed; the summary is the only notice.
-        notices.set_status(probe.error.state, session.provider, probe.error.notice)
+        notices.status_from(probe.error)
     notices.show(ERROR if report.first_failure() else INFO, report.summary)
     log.info("setup check:\n%s", report.text())
     return to_json(report)
 
 
-async def check(session: Session) -> tuple[SetupReport, ProbeOutcome | None]:
+async def check(
+    session: Session, client_name: str | None = None
+) -> tuple[SetupReport, ProbeOutcome | None]:
     """The report, and the outcome of its one request (None when none was sent)."""
-    ctx = _Context(session)
+    ctx = _Context(session, client_name)
     ctx.steps.append(_settings_step(ctx))
     ctx.steps.append(_key_step(session))
     ctx.steps.append(await _reachable_step(ctx))
@@ -102,8 +110,8 @@ def _settings_step(ctx: _Context) -> CheckStep:
         ctx.base_url = session.base_url()
         ctx.model = session.model()
     except ConfigurationProblem as problem:
-        text = str(problem).removeprefix("Kestrel: ")
-        return CheckStep.failed("settings", text, "Set it in your editor's Kestrel settings.")
+        detail = detail_of(problem)
+        return CheckStep.failed("settings", detail, "Set it in your editor's Kestrel settings.")
     http = session.http_factory()
     try:
         route = http.route(ctx.base_url)
@@ -117,7 +125,7 @@ def _settings_step(ctx: _Context) -> CheckStep:
     ctx.settings_usable = True
     proxy, why = proxy_choice(ctx.base_url, session.network_settings())
     ctx.proxy = proxy_origin(route.proxy) if route.proxy else None
-    _, errors = settings_mod.structure(session.layers.merged(), session.settings)
+    errors = session.problems
     if errors:
         names = ", ".join(dict.fromkeys(error.key for error in errors))
         return CheckStep.failed(
@@ -148,7 +156,7 @@ def _key_step(session: Session) -> CheckStep:
         else:
             where = f"the environment variable {key.source}"
         return CheckStep.passed("key", f"Found in {where}.")
-    if not preset.needs_key:
+    if session.missing_key() is None:
         return CheckStep.passed(
             "key", f"None set; {session.provider} sends none (fine for a local server)."
         )
@@ -268,7 +276,7 @@ def _judge_failure(ctx: _Context, error: ProviderError) -> list[CheckStep]:
             skip_latency,
         ]
     skip_model = CheckStep.skipped("model", "the key must be accepted first")
-    detail = error.notice.removeprefix("Kestrel: ")
+    detail = detail_of(error, ctx.client_name)
     return [
         CheckStep.failed("keyAccepted", detail, _request_fix(ctx, error)),
         skip_model,
@@ -314,14 +322,9 @@ def _report(ctx: _Context) -> SetupReport:
     session = ctx.session
     failure = next((s for s in ctx.steps if s.status == "fail"), None)
     if failure is None:
-        summary = (
-            f"Kestrel: setup check passed for {session.provider} ({ctx.model} at {ctx.base_url}, "
-            f"{ctx.latency_ms} ms)."
-        )
+        summary = setup_passed_text(session.provider, ctx.model, ctx.base_url, ctx.latency_ms)
     else:
-        summary = f"Kestrel: setup check failed at {failure.title}: {failure.detail}"
-        if failure.fix:
-            summary += f" Fix: {failure.fix}"
+        summary = setup_failed_text(failure.title, failure.detail, failure.fix)
     return SetupReport(
         ok=failure is None,
         provider=session.provider,

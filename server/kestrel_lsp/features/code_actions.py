@@ -15,8 +15,8 @@ from lsprotocol import types
 from kestrel_lsp.documents import Document, PositionError
 from kestrel_lsp.features import prompts, targets
 from kestrel_lsp.features.edits import refusal, replacement_for
-from kestrel_lsp.features.host import Host, InvalidParams
-from kestrel_lsp.features.notices import ERROR, INFO
+from kestrel_lsp.features.host import Host, InvalidParams, open_document
+from kestrel_lsp.features.notices import ActionCrashed, FileChanged
 from kestrel_lsp.provider.errors import ProviderError
 from kestrel_lsp.session import ConfigurationProblem
 from kestrel_lsp.settings import CustomAction
@@ -100,10 +100,7 @@ class CodeActions:
         self.host = host
 
     def document(self, uri: str) -> Document:
-        document = self.host.session.documents.get(uri)
-        if document is None:
-            raise InvalidParams(f"unknown document {uri}: it is not open (send didOpen first)")
-        return document
+        return open_document(self.host.documents, uri)
 
     # -- textDocument/codeAction --------------------------------------------------------------
 
@@ -174,7 +171,7 @@ class CodeActions:
             diagnostics=list(diagnostics) if kind == QUICKFIX and diagnostics else None,
             is_preferred=kind == QUICKFIX or None,
         )
-        if self.host.session.supports_resolve:
+        if self.host.editor.resolve_edits:
             action.data = raw
         else:
             action.command = types.Command(title=title, command=APPLY_COMMAND, arguments=[raw])
@@ -199,7 +196,7 @@ class CodeActions:
 
     async def compute_edit(self, data: ActionData) -> types.WorkspaceEdit | None:
         host, session = self.host, self.host.session
-        document = session.documents.get(data.uri)
+        document = host.documents.get(data.uri)
         if document is None or document.version != data.version:
             self._changed_notice(data.uri)
             return None
@@ -209,8 +206,9 @@ class CodeActions:
             or data.start_line > data.end_line
         ):
             raise InvalidParams(f"lines {data.start_line}-{data.end_line} are outside the document")
-        if session.key_missing():
-            host.notices.provider_failed(session.missing_key_error(), automatic=False)
+        missing_key = session.missing_key()
+        if missing_key is not None:
+            host.notices.tell(missing_key)
             return None
         start, end = targets.whole_lines(document, data.start_line, data.end_line)
         original = document.slice(start, end)
@@ -227,28 +225,21 @@ class CodeActions:
             client = session.client()
             async with host.work_progress(f"Kestrel: asking {session.provider}"):
                 reply = await client.chat(prompt, stream=True)
-        except ProviderError as error:
-            host.notices.provider_failed(error, automatic=False)
-            return None
-        except ConfigurationProblem as problem:
-            host.notices.show(ERROR, str(problem))
+        except (ProviderError, ConfigurationProblem) as error:
+            host.notices.tell(error)
             return None
         except Exception as unexpected:  # a failed action is a notice, never a JSON-RPC error
             log.exception("the %s action failed", data.kind)
-            host.notices.show(
-                ERROR,
-                f"Kestrel: the action failed unexpectedly ({type(unexpected).__name__}); "
-                "the server's log has the details.",
-            )
+            host.notices.tell(ActionCrashed(type(unexpected).__name__))
             return None
         refused = refusal(reply, session.provider, session.settings.reasoning)
         if refused is not None:
             # Cut off, filtered or empty: never an edit. The provider answered, so the state
             # (key, quota, reachability) is unchanged.
-            host.notices.provider_failed(refused, automatic=False)
+            host.notices.tell(refused)
             return None
-        host.notices.provider_ok(session.provider, f"Kestrel: {session.provider} answered.")
-        current = session.documents.get(data.uri)
+        host.notices.answered(session.provider)
+        current = host.documents.get(data.uri)
         if current is None or current.version != data.version:
             self._changed_notice(data.uri)
             return None
@@ -269,8 +260,4 @@ class CodeActions:
         )
 
     def _changed_notice(self, uri: str) -> None:
-        self.host.notices.show(
-            INFO,
-            f"Kestrel: {_file_name(uri)} changed while the AI was working, so nothing was "
-            "applied. Run the action again.",
-        )
+        self.host.notices.tell(FileChanged(_file_name(uri)))

@@ -15,9 +15,8 @@ from lsprotocol import types
 from kestrel_lsp.documents import Document, PositionError
 from kestrel_lsp.features import prompts
 from kestrel_lsp.features.edits import completion_text
-from kestrel_lsp.features.host import Host, InvalidParams
-from kestrel_lsp.features.notices import ERROR
-from kestrel_lsp.provider.errors import ProviderError, RetryBudgetExceeded
+from kestrel_lsp.features.host import Host, InvalidParams, open_document
+from kestrel_lsp.provider.errors import ProviderError
 from kestrel_lsp.session import ConfigurationProblem
 
 log = logging.getLogger(__name__)
@@ -37,13 +36,9 @@ class _Pending:
 class Completions:
     host: Host
     _pending: dict[str, _Pending] = field(default_factory=dict)
-    provider_requests: int = 0
 
     def _document(self, uri: str) -> Document:
-        document = self.host.session.documents.get(uri)
-        if document is None:
-            raise InvalidParams(f"unknown document {uri}: it is not open (send didOpen first)")
-        return document
+        return open_document(self.host.documents, uri)
 
     async def inline(self, params: types.InlineCompletionParams) -> types.InlineCompletionList:
         text = await self._suggest(params.text_document.uri, params.position)
@@ -51,7 +46,7 @@ class Completions:
         return types.InlineCompletionList(items=items)
 
     async def classic(self, params: types.CompletionParams) -> types.CompletionList:
-        if self.host.session.supports_inline_completion:
+        if self.host.editor.inline_completion:
             self._document(params.text_document.uri)  # unknown documents still get an error
             return types.CompletionList(is_incomplete=False, items=[])
         text = await self._suggest(params.text_document.uri, params.position)
@@ -78,10 +73,10 @@ class Completions:
             line, index = document.offset_of(position.line, position.character)
         except PositionError as exc:
             raise InvalidParams(str(exc)) from None
-        if not session.settings.completion.enabled or session.key_missing():
+        if not session.settings.completion.enabled:
             return ""
-        if session.key_rejected():
-            return ""
+        if session.missing_key() is not None or session.key_rejected():
+            return ""  # told once already; a completion waits for a new key
         prefix = "".join(document.lines[max(0, line - PREFIX_LINES) : line])
         prefix += document.lines[line][:index]
         suffix = document.lines[line][index:]
@@ -112,7 +107,6 @@ class Completions:
             await session.sleep(delay)
         try:
             client = session.client()
-            self.provider_requests += 1
             if client.supports_fim:
                 reply = await client.fill_in_middle(
                     prompts.fim_prompt(prefix, suffix), retry_budget_s=AUTOMATIC_RETRY_BUDGET_S
@@ -123,15 +117,9 @@ class Completions:
                     stream=False,
                     retry_budget_s=AUTOMATIC_RETRY_BUDGET_S,
                 )
-        except RetryBudgetExceeded as error:
-            # Completions give up quietly: the status bar says rate-limited, no popup.
-            notices.set_status("rateLimited", error.provider, error.notice)
+        except (ProviderError, ConfigurationProblem) as error:
+            # Past the retry budget the notice table keeps it quiet: the status says so.
+            notices.tell(error, automatic=True)
             return ""
-        except ProviderError as error:
-            notices.provider_failed(error, automatic=True)
-            return ""
-        except ConfigurationProblem as problem:
-            notices.show_once(ERROR, str(problem))
-            return ""
-        notices.provider_ok(session.provider, f"Kestrel: {session.provider} answered.")
+        notices.answered(session.provider)
         return completion_text(reply)

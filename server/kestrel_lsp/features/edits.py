@@ -63,10 +63,6 @@ def replacement_for(reply: str, original: str) -> str:
     return code + newline if original.endswith(("\n", "\r")) else code
 
 
-def first_line_indent(text: str) -> str:
-    return _indent_of(text)
-
-
 def refusal(reply: Reply, provider: str, reasoning: str = "off") -> ProviderError | None:
     """Why `reply` must not become an edit (its notice), or None when it may. `reasoning` is
     the setting, for the hint when the budget went to thinking.

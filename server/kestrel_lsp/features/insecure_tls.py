@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from kestrel_lsp.features.notices import WARNING, Notices
+from kestrel_lsp.features.notices import Notices, TlsUnverified
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +25,8 @@ class InsecureTlsWarning:
         if not new:
             return
         self._warned.update(h.lower() for h in new)
-        hosts = ", ".join(new)
-        text = (
-            f"Kestrel: TLS certificate verification is OFF for {hosts} "
-            "(kestrel.http.insecureHosts): anyone on the network path could read your API key. "
-            "Prefer kestrel.http.caCerts with your organisation's root CA."
-        )
         log.warning(
-            "TLS certificate verification is off for %s (kestrel.http.insecureHosts)", hosts
+            "TLS certificate verification is off for %s (kestrel.http.insecureHosts)",
+            ", ".join(new),
         )
-        self._notices.show(WARNING, text)
+        self._notices.tell(TlsUnverified(tuple(new)))

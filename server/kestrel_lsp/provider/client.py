@@ -4,7 +4,8 @@ The loop has openai-python's shape: send one attempt; on failure make one decisi
 delay, or give up with the error for the notice); sleep; again. The known-good gate (`auth`)
 admits operations and shares one recovery among concurrent 401s. Imported lazily (it pulls in the
 transport and h11). The sleep, clock and jitter are injectable so tests assert the delays
-requested, never wall-clock time.
+requested, never wall-clock time. The caller has registered the key as a secret (the session
+does, when it resolves the key), so provider messages that echo it are redacted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import attrs
 
 from kestrel_lsp.provider import read_reply
 from kestrel_lsp.provider.auth import AuthTracker, Recovery, Verdict
@@ -29,8 +32,11 @@ from kestrel_lsp.provider.errors import (
     ProviderUnavailableError,
     QuotaExhaustedError,
     RateLimitedError,
+    RedirectRefusedError,
+    ReplyTooLargeError,
     RetryBudgetExceeded,
     StreamInterruptedError,
+    UnreadableReplyError,
 )
 from kestrel_lsp.provider.exchange import Exchange, ProviderConfig, chat_exchange, fim_exchange
 from kestrel_lsp.provider.network import describe
@@ -55,7 +61,7 @@ from kestrel_lsp.provider.transport.errors import (
 from kestrel_lsp.provider.transport.http11 import Response
 from kestrel_lsp.provider.transport.pool import Transport, TransportFactory
 from kestrel_lsp.provider.wire import ChatPrompt, FimPrompt
-from kestrel_lsp.secrets import SECRETS, redact_provider_text
+from kestrel_lsp.secrets import redact_provider_text
 
 Sleep = Callable[[float], Awaitable[Any]]
 
@@ -105,7 +111,6 @@ class ProviderClient:
         self._sleep = sleep
         self._now = now
         self._rand = rand
-        SECRETS.add(config.key)
 
     @property
     def supports_fim(self) -> bool:
@@ -114,7 +119,7 @@ class ProviderClient:
     def single_attempt(self) -> ProviderClient:
         """A client for the same key, provider and base URL (sharing their known-good state)
         that never retries: the setup check's one request. Its connections are its own."""
-        no_retries = dataclasses.replace(self.config.retry, max_retries=0, max_auth_retries=0)
+        no_retries = attrs.evolve(self.config.retry, max_retries=0, max_auth_retries=0)
         config = dataclasses.replace(self.config, retry=no_retries)
         return ProviderClient(
             config, self.auth, self._transports, sleep=self._sleep, now=self._now, rand=self._rand
@@ -137,8 +142,9 @@ class ProviderClient:
     # -- one operation: attempts, one decision after each failure ----------------------------
 
     async def _operation(self, exchange: Exchange, retry_budget_s: float | None) -> Reply:
-        if self.config.preset.needs_key and not self.config.key:
-            raise MissingKeyError(self.config.provider, self.config.preset.key_variable)
+        missing = self.config.preset.missing_key(self.config.key)
+        if missing is not None:
+            raise missing
         async with self.auth.admit() as rejection:
             if rejection is not None:
                 raise self._rejected(rejection)
@@ -224,9 +230,8 @@ class ProviderClient:
             raise QuotaExhaustedError(provider, status, self._message(failure.body))
         if status is not None and 300 <= status < 400:
             target = failure.headers.get("location", "")
-            where = f" to {origin_of(target)}" if "://" in target else ""
-            raise ProviderResponseError(
-                provider, status, f"redirected{where}; Kestrel does not follow redirects."
+            raise RedirectRefusedError(
+                provider, status, origin_of(target) if "://" in target else None
             )
         if failure.stream_cut:
             if state.stream_replayed:
@@ -295,9 +300,7 @@ class ProviderClient:
         except UnreadableReply as exc:
             raise self._unreadable(str(exc)) from None
         except BodyTooLarge as exc:
-            raise ProviderResponseError(
-                provider, 200, f"{exc.detail}, so it was not read; nothing was applied."
-            ) from None
+            raise ReplyTooLargeError(provider, exc.detail) from None
         except read_reply.BrokenReply as broken:
             if broken.reported is not None:
                 # An error the provider reported where its reply should be: retried like a 529
@@ -330,11 +333,8 @@ class ProviderClient:
             return MalformedReplyError(self.config.provider, origin, exc.detail)
         return ProviderUnavailableError(self.config.provider, origin, reason)
 
-    def _unreadable(self, why: str) -> ProviderResponseError:
-        why = redact_provider_text(why)
-        return ProviderResponseError(
-            self.config.provider, 200, f"the reply could not be read ({why})."
-        )
+    def _unreadable(self, why: str) -> UnreadableReplyError:
+        return UnreadableReplyError(self.config.provider, redact_provider_text(why))
 
     def _message(self, body: str) -> str:
         return redact_provider_text(provider_message(body))

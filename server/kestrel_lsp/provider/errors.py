@@ -1,51 +1,41 @@
-"""Typed provider errors. Each carries the user-facing notice text of the SPEC's table.
+"""Typed provider errors: what went wrong, as data. The words a user reads are not here: the
+notice table (`features/notices.py`) renders each type into its notice and status.
 
-The texts are built only from the provider id, status codes, counts, origins and the provider's
-own (already redacted) error message: never from the key.
+Every field is built from the provider id, status codes, counts, origins and the provider's own
+(already redacted) error message: never from the key.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
-
-Severity = Literal["error", "warning", "info"]
-
-DASH = "\u2014"
+from typing import Any
 
 
 class ProviderError(Exception):
-    """Base class. `state` is the `kestrel/status` state this error moves to (None: unchanged)."""
+    """Base class. `str()` and `repr()` show the fields (for logs), never a notice."""
 
-    state: ClassVar[str | None] = None
-    severity: ClassVar[Severity] = "error"
-
-    def __init__(self, provider: str, notice: str) -> None:
-        super().__init__(notice)
+    def __init__(self, provider: str) -> None:
+        super().__init__()
         self.provider = provider
-        self.notice = notice
+
+    def _fields(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self._fields().items())
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.notice!r})"
+        return f"{type(self).__name__}({self})"
 
 
 class MissingKeyError(ProviderError):
-    state = "missingKey"
+    """A keyed provider has no key (or a keyless server answered 401): nothing was sent."""
 
     def __init__(self, provider: str, key_variable: str | None) -> None:
-        other = key_variable if key_variable not in (None, "KESTREL_API_KEY") else None
-        variables = "KESTREL_API_KEY" + (f" or {other}" if other else "")
-        super().__init__(
-            provider,
-            f"Kestrel: API key is missing or unset for {provider}. Set it with "
-            f'"Kestrel: Set API Key" in VS Code, send kestrel.apiKey from your editor\'s '
-            f"settings, or set {variables} in the server's environment.",
-        )
+        super().__init__(provider)
         self.key_variable = key_variable
 
 
 class AuthRejectedError(ProviderError):
-    state = "rejectedKey"
-
     def __init__(
         self,
         provider: str,
@@ -55,51 +45,25 @@ class AuthRejectedError(ProviderError):
         retries: int,
         server_said: str = "",
     ) -> None:
-        if had_worked:
-            notice = (
-                f"Kestrel: {provider} rejected your API key (HTTP {status}) {DASH} it worked "
-                "earlier in this session, so this may be a transient auth/quota issue; retried "
-                f"{retries} times with backoff and still failed. Try again shortly."
-            )
-        else:
-            notice = (
-                f"Kestrel: {provider} rejected your API key (HTTP {status}). "
-                "Check that the key is correct and active."
-            )
-        if server_said:
-            # A gateway's explanation ("key expired", "not allowed for this model") is the
-            # user's best clue, so it is quoted after the fixed text.
-            notice += f' The server said: "{server_said}"'
-        super().__init__(provider, notice)
+        super().__init__(provider)
         self.status = status
         self.had_worked = had_worked
         self.retries = retries
+        self.server_said = server_said  # a gateway's own explanation, quoted in the notice
 
 
 class QuotaExhaustedError(ProviderError):
-    state = "quotaExhausted"
-
     def __init__(self, provider: str, status: int, detail: str = "") -> None:
-        notice = (
-            f"Kestrel: {provider} says the account's quota or balance is exhausted (HTTP {status})."
-        )
-        if detail:
-            notice += f" {detail}"
-        super().__init__(provider, notice)
+        super().__init__(provider)
         self.status = status
+        self.detail = detail
 
 
 class RateLimitedError(ProviderError):
-    state = "rateLimited"
-    severity = "warning"
+    """`wait_s` is set when the provider asked for a longer wait than Kestrel accepts."""
 
     def __init__(self, provider: str, *, retries: int, wait_s: float | None = None) -> None:
-        notice = (
-            f"Kestrel: {provider} is rate-limiting requests (HTTP 429); retried {retries} times."
-        )
-        if wait_s is not None:
-            notice += f" It asks to wait {wait_s:.0f} s before the next request."
-        super().__init__(provider, notice)
+        super().__init__(provider)
         self.retries = retries
         self.wait_s = wait_s
 
@@ -109,57 +73,77 @@ class RetryBudgetExceeded(RateLimitedError):
 
 
 class ProviderUnavailableError(ProviderError):
-    state = "unreachable"
+    """`reason` in plain words (DNS, refused, timeout, TLS, proxy), from `network.describe`."""
 
     def __init__(self, provider: str, origin: str, reason: str) -> None:
-        reason = reason.rstrip(".")
-        super().__init__(provider, f"Kestrel: cannot reach {provider} at {origin}: {reason}.")
+        super().__init__(provider)
         self.origin = origin
-        self.reason = reason
+        self.reason = reason.rstrip(".")
 
 
 class MalformedReplyError(ProviderError):
     """The bytes that came back are not HTTP (a bad status line, framing or encoding)."""
 
     def __init__(self, provider: str, origin: str, detail: str) -> None:
-        super().__init__(
-            provider,
-            f"Kestrel: the provider's reply was malformed ({provider} at {origin}: {detail}).",
-        )
+        super().__init__(provider)
         self.origin = origin
+        self.detail = detail
 
 
 class ProviderResponseError(ProviderError):
-    """The provider answered, but not with something usable: an error status, garbage, a cut
-    stream or a redirect."""
+    """The provider answered, but not with something usable. `message` is the provider's own
+    error message; the subclasses below are the cases Kestrel itself describes."""
 
-    def __init__(self, provider: str, status: int, message: str) -> None:
-        super().__init__(provider, f"Kestrel: {provider} answered HTTP {status}: {message}")
+    def __init__(self, provider: str, status: int, message: str = "") -> None:
+        super().__init__(provider)
         self.status = status
         self.message = message
 
 
 class StreamInterruptedError(ProviderResponseError):
+    """The reply stream was cut after output: nothing is applied."""
+
     def __init__(self, provider: str) -> None:
-        super().__init__(
-            provider, 200, "the reply stream was interrupted before it finished; nothing applied."
-        )
+        super().__init__(provider, 200)
+
+
+class RedirectRefusedError(ProviderResponseError):
+    """A 3xx: never followed (a redirect must not carry the key elsewhere)."""
+
+    def __init__(self, provider: str, status: int, target_origin: str | None) -> None:
+        super().__init__(provider, status)
+        self.target_origin = target_origin
+
+
+class UnreadableReplyError(ProviderResponseError):
+    """A 200 whose body is not a reply (not JSON, no choices or content)."""
+
+    def __init__(self, provider: str, why: str) -> None:
+        super().__init__(provider, 200)
+        self.why = why
+
+
+class ReplyTooLargeError(ProviderResponseError):
+    """A 200 whose body passed a size bound: it was not read."""
+
+    def __init__(self, provider: str, detail: str) -> None:
+        super().__init__(provider, 200)
+        self.detail = detail
 
 
 class ProviderReportedError(ProviderError):
     """The provider sent an error where its reply should be: an error event inside a stream,
-    or an error object in a 200 body. The notice quotes its own message."""
+    or an error object in a 200 body. `message` is its own."""
 
     def __init__(self, provider: str, message: str) -> None:
-        super().__init__(provider, f"Kestrel: {provider} reported an error: {message}")
+        super().__init__(provider)
         self.message = message
 
 
 class UnfinishedReplyError(ProviderError):
     """The reply stopped for a reason other than "finished" (token limit, content filter,
-    refusal): nothing is applied. A warning; the state is unchanged (the provider answered)."""
-
-    severity = "warning"
+    refusal): nothing is applied. `spent_on_reasoning`: the budget went to thinking;
+    `may_think`: thinking was left on (setting `reasoning` is "provider")."""
 
     def __init__(
         self,
@@ -169,26 +153,11 @@ class UnfinishedReplyError(ProviderError):
         spent_on_reasoning: bool = False,
         may_think: bool = False,
     ) -> None:
-        notice = (
-            f"Kestrel: {provider} stopped before its reply was complete ({reason}), "
-            "so nothing was applied."
-        )
-        if spent_on_reasoning:
-            notice += " The model spent its token budget thinking"
-            if may_think:
-                notice += '; set kestrel.reasoning to "off" to turn thinking off where it can be.'
-            else:
-                notice += "."
-        super().__init__(provider, notice)
+        super().__init__(provider)
         self.reason = reason
+        self.spent_on_reasoning = spent_on_reasoning
+        self.may_think = may_think
 
 
 class EmptyReplyError(ProviderError):
     """A finished reply with no code in it once reasoning and fences are removed."""
-
-    severity = "warning"
-
-    def __init__(self, provider: str) -> None:
-        super().__init__(
-            provider, f"Kestrel: {provider} returned an empty reply, so nothing was applied."
-        )

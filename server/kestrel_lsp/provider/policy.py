@@ -9,6 +9,8 @@ import email.utils
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import attrs
+
 from kestrel_lsp.provider.presets import (
     GATEWAY_BUDGET,
     INSUFFICIENT_QUOTA,
@@ -16,6 +18,7 @@ from kestrel_lsp.provider.presets import (
     QuotaMarker,
 )
 from kestrel_lsp.provider.replies import error_codes, error_details, error_message, parse_json
+from kestrel_lsp.validators import non_negative, positive
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 AUTH_STATUSES = frozenset({401, 403})
@@ -23,18 +26,19 @@ MAX_SERVER_WAIT_S = 60.0
 DEFAULT_QUOTA_MARKERS = (PAYMENT_REQUIRED, INSUFFICIENT_QUOTA, GATEWAY_BUDGET)
 
 
-@dataclass(frozen=True)
+@attrs.frozen
 class RetrySettings:
-    max_retries: int = 2
-    max_auth_retries: int = 2
-    initial_delay_s: float = 0.5
-    max_delay_s: float = 8.0
+    """The `kestrel.retry` settings, as the policy reads them."""
+
+    max_retries: int = attrs.field(default=2, validator=non_negative)
+    max_auth_retries: int = attrs.field(default=2, validator=non_negative)
+    initial_delay_ms: int = attrs.field(default=500, validator=non_negative)
+    max_delay_ms: int = attrs.field(default=8000, validator=positive)
 
 
 @dataclass(frozen=True)
 class Retry:
     delay_s: float
-    auth: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
 
 def backoff_delay(retries_made: int, settings: RetrySettings, rand: float) -> float:
     """Exponential backoff with jitter: initial * 2**n, capped, minus up to 25%."""
-    base = min(settings.initial_delay_s * (2**retries_made), settings.max_delay_s)
+    base = min(settings.initial_delay_ms * (2**retries_made), settings.max_delay_ms) / 1000
     return base * (1.0 - 0.25 * rand)
 
 
@@ -120,7 +124,7 @@ def decide(
         # x-should-retry never overrides the known-good rule, in either direction.
         if not known_good or auth_retries_made >= settings.max_auth_retries:
             return GiveUp()
-        return Retry(backoff_delay(retries_made, settings, rand()), auth=True)
+        return Retry(backoff_delay(retries_made, settings, rand()))
 
     non_auth_retries = retries_made - auth_retries_made
     if non_auth_retries >= settings.max_retries:

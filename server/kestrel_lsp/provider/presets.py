@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kestrel_lsp.provider.errors import MissingKeyError
+
 Wire = Literal["openai", "anthropic"]
 AuthHeader = Literal["bearer", "api-key", "x-api-key"]
 TokenField = Literal["max_tokens", "max_completion_tokens"]
@@ -88,6 +90,12 @@ class Preset:
     needs_key: bool = True
     has_fim: bool = False
     profile: WireProfile = field(default_factory=WireProfile)
+
+    def missing_key(self, key: str | None) -> MissingKeyError | None:
+        """The one test of whether a key is present: a keyed provider without one."""
+        if self.needs_key and not key:
+            return MissingKeyError(self.provider, self.key_variable)
+        return None
 
 
 # Each profile cites the provider documentation page it follows.

@@ -21,20 +21,33 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+import attrs
+
 from kestrel_lsp.provider.transport.errors import NetworkSetupError
 
 SUPPORTED_PROXY_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass(frozen=True)
+# Marks a field of a settings class that no settings layer sets: the settings converter skips
+# it and so does the extension's settings generator.
+NOT_A_SETTING = {"setting": False}
+
+
+@attrs.frozen
 class NetworkSettings:
-    proxy: str | None = field(default=None, repr=False)
+    """How requests reach a provider. The first four fields are the `kestrel.http` settings;
+    the last two are not settings (the session fills them in): the per-attempt timeout, from
+    `requestTimeoutMs`, and the environment the proxy and CA variables are read from."""
+
+    proxy: str | None = attrs.field(default=None, repr=False)
     no_proxy: tuple[str, ...] = ()
     ca_certs: str | None = None
     insecure_hosts: tuple[str, ...] = ()
-    timeout_s: float = 30.0
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), compare=False)
+    timeout_s: float = attrs.field(default=30.0, metadata=NOT_A_SETTING)
+    env: Mapping[str, str] = attrs.field(
+        factory=lambda: dict(os.environ), eq=False, repr=False, metadata=NOT_A_SETTING
+    )
 
 
 class ProxyUrlError(ValueError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from kestrel_lsp.simulator import continuation, docstrings, rewrites
+from kestrel_lsp.simulator import continuation, docstrings, fixes, rewrites
 
 PLAIN_REPLY = "simulated reply"
 FIM_MARKER = "fill-in-the-middle"
@@ -86,7 +86,7 @@ def task_reply(prompt: str) -> str:
     elif task == "fix":
         diagnostics = _DIAGNOSTICS.search(prompt)
         messages = [line[2:] for line in diagnostics.group(1).splitlines()] if diagnostics else []
-        changed = rewrites.fix(body, language, messages)
+        changed = fixes.fix(body, language, messages)
     else:
         changed = rewrites.rewrite(body, language)
     return f"```{fence_language.strip() or language}\n{changed}\n```"

@@ -1,121 +1,30 @@
 """Find the definition a piece of code starts with and read its signature, per language family.
 
 Regular expressions and bracket counting, not parsers: enough for the headers people write
-(Python is read with `ast` in docstrings.py). Pure functions, no I/O.
+(Python is read with `ast` in python_docs.py). Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from kestrel_lsp.simulator.signature_parts import (
+    Definition,
+    Param,
+    balanced,
+    body_after,
+    definition_line,
+    is_annotation,
+    read_header,
+    returns_a_value,
+    split_top_level,
+    thrown,
+)
 
 KEYWORDS = frozenset(
     "if for while switch catch return sizeof typeof new delete else do try with elif match "
     "using lock foreach until unless defined".split()
 )
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    type: str | None = None
-    default: str | None = None
-
-
-@dataclass(frozen=True)
-class Definition:
-    """A function, method or type found at `line` (its first line, annotations included)."""
-
-    kind: str  # "function" or "type"
-    name: str
-    line: int
-    params: list[Param] = field(default_factory=list)
-    returns: str | None = None  # the declared result type, when the language declares one
-    returns_value: bool = False  # the body returns something
-    throws: list[str] = field(default_factory=list)
-    fallible: bool = False  # Go `error` result, Rust `Result`
-
-
-def split_top_level(text: str, sep: str = ",") -> list[str]:
-    """Split on `sep` outside (), [], {}, <> and quotes."""
-    parts: list[str] = []
-    depth = 0
-    quote = ""
-    current = ""
-    for char in text:
-        if quote:
-            current += char
-            if char == quote:
-                quote = ""
-            continue
-        if char in "\"'`":
-            quote = char
-        elif char in "([{<":
-            depth += 1
-        elif char in ")]}>" and depth > 0:
-            depth -= 1
-        if char == sep and depth == 0:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += char
-    if current.strip():
-        parts.append(current.strip())
-    return parts
-
-
-def balanced(text: str, open_index: int) -> tuple[str, str] | None:
-    """(inside, after) for the bracket at `open_index`, or None when it never closes."""
-    pairs = {"(": ")", "[": "]", "{": "}", "<": ">"}
-    opener = text[open_index]
-    closer = pairs[opener]
-    depth = 0
-    for index in range(open_index, len(text)):
-        if text[index] == opener:
-            depth += 1
-        elif text[index] == closer:
-            depth -= 1
-            if depth == 0:
-                return text[open_index + 1 : index], text[index + 1 :]
-    return None
-
-
-def _annotation(line: str) -> bool:
-    stripped = line.strip()
-    return stripped.startswith(("@", "#[", "[[")) or (
-        stripped.startswith("[") and stripped.endswith("]")  # C# attributes
-    )
-
-
-def _header(lines: list[str], start: int) -> str:
-    """The header starting at `start`, joined over lines until its parameters close."""
-    text = ""
-    for line in lines[start : start + 12]:
-        text = f"{text} {line.strip()}".strip()
-        opened = text.count("(")
-        if not opened or opened <= text.count(")"):
-            break  # a header without parameters (a type) is one line
-    return re.sub(r"\s+", " ", text)
-
-
-def _first_line(lines: list[str], header: int) -> int:
-    """Where a doc comment goes: above the annotations stacked on the header."""
-    line = header
-    while line > 0 and _annotation(lines[line - 1]):
-        line -= 1
-    return line
-
-
-def _body(lines: list[str], header: int) -> str:
-    return "\n".join(lines[header + 1 :])
-
-
-def _returns_value(body: str) -> bool:
-    return re.search(r"\breturn\s+[^;\s}]", body) is not None
-
-
-def _throws(body: str) -> list[str]:
-    return list(dict.fromkeys(re.findall(r"\bthrow\s+new\s+([\w.]+)", body)))
 
 
 # -- JavaScript / TypeScript --------------------------------------------------------------------
@@ -160,19 +69,19 @@ def _js_params(inside: str) -> list[Param]:
 
 
 def _js_definition(lines: list[str], index: int) -> Definition | None:
-    header = _header(lines, index)
+    header = read_header(lines, index)
     if (match := _JS_CLASS.match(header)) is not None:
-        return Definition("type", match.group(2), _first_line(lines, index))
+        return Definition("type", match.group(2), definition_line(lines, index))
     if (match := _JS_ARROW_ONE.match(header)) is not None:
-        body = header.split("=>", 1)[1] + "\n" + _body(lines, index)
-        returns_value = not body.strip().startswith("{") or _returns_value(body)
+        body = header.split("=>", 1)[1] + "\n" + body_after(lines, index)
+        returns_value = not body.strip().startswith("{") or returns_a_value(body)
         return Definition(
             "function",
             match.group(1),
-            _first_line(lines, index),
+            definition_line(lines, index),
             [Param(match.group(2))],
             returns_value=returns_value,
-            throws=_throws(body),
+            throws=thrown(body),
         )
     for pattern in (_JS_FUNCTION, _JS_ARROW, _JS_METHOD):
         match = pattern.match(header)
@@ -185,20 +94,20 @@ def _js_definition(lines: list[str], index: int) -> Definition | None:
         returns = None
         if (typed := re.match(r"^\s*:\s*([^{=]+?)\s*(?:=>|\{|$)", after)) is not None:
             returns = typed.group(1).strip()
-        body = after + "\n" + _body(lines, index)
+        body = after + "\n" + body_after(lines, index)
         is_arrow_expression = "=>" in after and not after.split("=>", 1)[1].strip().startswith("{")
         returns_value = (returns or "").strip() not in ("void", "Promise<void>", "never") and (
-            returns is not None or _returns_value(body) or is_arrow_expression
+            returns is not None or returns_a_value(body) or is_arrow_expression
         )
         name = match.group(1) or "anonymous"
         return Definition(
             "function",
             name,
-            _first_line(lines, index),
+            definition_line(lines, index),
             _js_params(inside),
             returns=returns,
             returns_value=returns_value and name != "constructor",
-            throws=_throws(body),
+            throws=thrown(body),
         )
     return None
 
@@ -227,9 +136,9 @@ def _go_params(inside: str) -> list[Param]:
 
 
 def _go_definition(lines: list[str], index: int) -> Definition | None:
-    header = _header(lines, index)
+    header = read_header(lines, index)
     if (match := _GO_TYPE.match(header)) is not None:
-        return Definition("type", match.group(1), _first_line(lines, index))
+        return Definition("type", match.group(1), definition_line(lines, index))
     match = _GO_FUNC.match(header)
     if match is None:
         return None
@@ -242,7 +151,7 @@ def _go_definition(lines: list[str], index: int) -> Definition | None:
     return Definition(
         "function",
         match.group(1),
-        _first_line(lines, index),
+        definition_line(lines, index),
         _go_params(inside),
         returns=results or None,
         returns_value=bool([t for t in result_types if t != "error"]),
@@ -271,9 +180,9 @@ def _rust_params(inside: str) -> list[Param]:
 
 
 def _rust_definition(lines: list[str], index: int) -> Definition | None:
-    header = _header(lines, index)
+    header = read_header(lines, index)
     if (match := _RUST_TYPE.match(header)) is not None:
-        return Definition("type", match.group(2), _first_line(lines, index))
+        return Definition("type", match.group(2), definition_line(lines, index))
     match = _RUST_FN.match(header)
     if match is None:
         return None
@@ -287,7 +196,7 @@ def _rust_definition(lines: list[str], index: int) -> Definition | None:
     return Definition(
         "function",
         match.group(1),
-        _first_line(lines, index),
+        definition_line(lines, index),
         _rust_params(inside),
         returns=returns,
         returns_value=returns not in (None, "()"),
@@ -344,10 +253,10 @@ def _kotlin_params(inside: str) -> list[Param]:
 
 
 def _c_like_definition(lines: list[str], index: int) -> Definition | None:
-    header = _header(lines, index)
+    header = read_header(lines, index)
     if (match := _TYPE_DECL.match(header)) is not None:
-        return Definition("type", match.group(2), _first_line(lines, index))
-    body = _body(lines, index)
+        return Definition("type", match.group(2), definition_line(lines, index))
+    body = body_after(lines, index)
     if (match := _KOTLIN_FUN.match(header)) is not None:
         parts = balanced(header, match.end() - 1)
         if parts is None:
@@ -359,11 +268,11 @@ def _c_like_definition(lines: list[str], index: int) -> Definition | None:
         return Definition(
             "function",
             match.group(1),
-            _first_line(lines, index),
+            definition_line(lines, index),
             _kotlin_params(inside),
             returns=returns,
             returns_value=returns not in (None, "Unit"),
-            throws=_throws(body),
+            throws=thrown(body),
         )
     match = _METHOD.match(header)
     constructor = False
@@ -382,11 +291,11 @@ def _c_like_definition(lines: list[str], index: int) -> Definition | None:
     return Definition(
         "function",
         match.group("name"),
-        _first_line(lines, index),
+        definition_line(lines, index),
         _c_like_params(inside),
         returns=returns,
         returns_value=returns is not None and re.sub(r"\s+", "", returns) != "void",
-        throws=list(dict.fromkeys(declared + _throws(body))),
+        throws=list(dict.fromkeys(declared + thrown(body))),
     )
 
 
@@ -402,7 +311,7 @@ def _skippable(line: str) -> bool:
     stripped = line.strip()
     return (
         not stripped
-        or _annotation(line)
+        or is_annotation(line)
         or stripped.startswith(("//", "/*", "*", "#include", "#define", "#pragma", "package "))
         or stripped.startswith(("import ", "use "))
     )
