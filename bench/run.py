@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import datetime
 import json
 import platform
@@ -129,8 +130,17 @@ async def _measure(
                 results[server.name]["memory"] = figures
 
 
+def _compile_kestrel() -> None:
+    """Byte-compile Kestrel's sources as pip does for the installed peers: an editable install
+    under PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module at each start-up."""
+    import kestrel_lsp
+
+    compileall.compile_dir(Path(kestrel_lsp.__file__).parent, quiet=1)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.time()
+    _compile_kestrel()
     load_before = procstat.load_average()
     servers = all_servers(include_peers=not args.no_peers)
     if args.only:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 DESCRIPTION = """\
 Kestrel: an AI language server. It offers AI code actions (fix, add a docstring, rewrite the
@@ -64,6 +67,8 @@ def _scripts_epilog() -> str:
 
 
 def _parser(describe_scripts: bool = False) -> argparse.ArgumentParser:
+    import argparse
+
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="kestrel-lsp", description=DESCRIPTION, epilog=EPILOG, formatter_class=raw
@@ -93,6 +98,11 @@ def _parser(describe_scripts: bool = False) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     arguments = sys.argv[1:] if argv is None else argv
+    if arguments in ([], ["--stdio"]):
+        # How editors start it: serve without building the parser (argparse, gettext and shutil
+        # are ~15 ms of a start-up whose floor is pygls's own import).
+        _serve(tcp=None)
+        return
     wants_scripts = arguments[:1] == ["simulate"] and bool({"-h", "--help"} & set(arguments))
     parser = _parser(describe_scripts=wants_scripts)
     args = parser.parse_args(arguments)
@@ -108,6 +118,10 @@ def main(argv: list[str] | None = None) -> None:
         from kestrel_lsp.simulator.cli import run
 
         sys.exit(run(args))
+    _serve(tcp=args.tcp)
+
+
+def _serve(tcp: str | None) -> None:
     # Start-up creates a few hundred thousand long-lived objects (lsprotocol's ~600 classes);
     # full collections would traverse them again and again while they are made. Until the
     # server is built, only young objects are collected (short-lived garbage is still freed;
@@ -117,4 +131,4 @@ def main(argv: list[str] | None = None) -> None:
     gc.set_threshold(10_000, 10, 1_000_000)
     from kestrel_lsp.server import serve
 
-    serve(tcp=args.tcp, gc_threshold=defaults)
+    serve(tcp=tcp, gc_threshold=defaults)

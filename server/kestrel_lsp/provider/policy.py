@@ -5,7 +5,6 @@ No I/O, no clock of its own: callers pass `now` and `rand`, so tests read as tab
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -68,6 +67,8 @@ def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
         return float(raw)
     except ValueError:
         pass
+    import email.utils  # only for a date-shaped Retry-After; it pulls in datetime, random, socket
+
     parsed = email.utils.parsedate_tz(raw)
     if parsed is None:
         return None
