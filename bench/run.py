@@ -24,7 +24,7 @@ import scenarios
 from endpoints import BenchEndpoint
 from kestrel_lsp.simulator import SimulatorProcess
 from lsp_wire import procstat
-from servers import Server, all_servers
+from servers import Server, all_servers, kestrel_source
 
 BENCH = Path(__file__).resolve().parent
 
@@ -133,9 +133,7 @@ async def _measure(
 def _compile_kestrel() -> None:
     """Byte-compile Kestrel's sources as pip does for the installed peers: an editable install
     under PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module at each start-up."""
-    import kestrel_lsp
-
-    compileall.compile_dir(Path(kestrel_lsp.__file__).parent, quiet=1)
+    compileall.compile_dir(kestrel_source() / "server" / "kestrel_lsp", quiet=1)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -48,18 +48,24 @@ class Server:
         return None
 
 
+def kestrel_source() -> Path:
+    """The checkout whose server is measured as "kestrel": this one, or KESTREL_BENCH_SOURCE
+    (an older commit's worktree, for a before/after on the same machine)."""
+    return Path(os.environ.get("KESTREL_BENCH_SOURCE") or REPO).resolve()
+
+
 class Kestrel(Server):
     def __init__(self) -> None:
         super().__init__("kestrel", "kestrel-lsp", "textDocument/inlineCompletion")
 
     def process(self, endpoint_url: str, *, debounce_ms: int | None = 0) -> LspClient:
         pythonpath = os.pathsep.join(
-            p for p in (str(REPO / "server"), os.environ.get("PYTHONPATH")) if p
+            p for p in (str(kestrel_source() / "server"), os.environ.get("PYTHONPATH")) if p
         )
         return LspClient(
             [sys.executable, "-m", "kestrel_lsp", "--stdio"],
             env=clean_env(PYTHONPATH=pythonpath),
-            cwd=str(REPO),
+            cwd=str(kestrel_source()),
             record=False,
         )
 
