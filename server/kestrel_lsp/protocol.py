@@ -119,6 +119,8 @@ class KestrelProtocol(LanguageServerProtocol):
                 )
             log.warning("ignored a message whose params do not structure: %s", method)
             return
+        if method != types.INITIALIZE:
+            self._server.set_up()  # type: ignore[attr-defined]  # the session, the features
         self._dispatch(structured)
 
     def _dispatch(self, message: Any) -> None:

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 from contextlib import AbstractAsyncContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcParseError
@@ -16,15 +16,17 @@ from pygls.lsp.server import LanguageServer
 
 from kestrel_lsp import __version__
 from kestrel_lsp.documents import DocumentStore
-from kestrel_lsp.features.code_actions import APPLY_COMMAND, KINDS, CodeActions
-from kestrel_lsp.features.completions import Completions
-from kestrel_lsp.features.configuration import Configuration
-from kestrel_lsp.features.host import Editor
-from kestrel_lsp.features.notices import Notices
-from kestrel_lsp.features.progress import work_progress
+from kestrel_lsp.features.action_kinds import APPLY_COMMAND, KINDS
 from kestrel_lsp.protocol import KestrelProtocol, converter
 from kestrel_lsp.secrets import install_redacting_logging, log_level
-from kestrel_lsp.session import Session
+
+if TYPE_CHECKING:
+    from kestrel_lsp.features.code_actions import CodeActions
+    from kestrel_lsp.features.completions import Completions
+    from kestrel_lsp.features.configuration import Configuration
+    from kestrel_lsp.features.host import Editor
+    from kestrel_lsp.features.notices import Notices
+    from kestrel_lsp.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +35,55 @@ CHECK_SETUP_COMMAND = "kestrel.checkSetup"
 
 
 class KestrelServer(LanguageServer):
-    """The `Host` the features see: the session, the documents, the editor, the notices."""
+    """The `Host` the features see: the session, the documents, the editor, the notices.
+
+    The session and the features are built by `set_up()`, on the first message after
+    `initialize`: the editor's handshake waits for pygls alone, not for Kestrel's own imports
+    (its settings, notices, providers and features: a tenth of a bare pygls server's start-up).
+    The initialization options are applied then, before that message is handled.
+    """
+
+    session: Session
+    editor: Editor
+    notices: Notices
+    configuration: Configuration
+    code_actions: CodeActions
+    completions: Completions
 
     def __init__(self, session: Session | None = None) -> None:
         super().__init__(
             "kestrel-lsp", __version__, protocol_cls=KestrelProtocol, converter_factory=converter
         )
-        self.session = session or Session()
         self.documents = DocumentStore()
+        self._given_session = session
+        self._initialize_params: types.InitializeParams | None = None
+        self._set_up = False
+
+    def set_up(self) -> None:
+        if self._set_up:
+            return
+        self._set_up = True
+        from kestrel_lsp.features.code_actions import CodeActions
+        from kestrel_lsp.features.completions import Completions
+        from kestrel_lsp.features.configuration import Configuration
+        from kestrel_lsp.features.host import Editor
+        from kestrel_lsp.features.notices import Notices
+        from kestrel_lsp.session import Session
+
+        self.session = self._given_session or Session()
         self.editor = Editor()
         self.notices = Notices(self._show_message, self._send_status)
         self.configuration = Configuration(self)
         self.code_actions = CodeActions(self)
         self.completions = Completions(self)
+        if self._initialize_params is not None:
+            self.configuration.initialize(self._initialize_params)
+
+    def initialize_with(self, params: types.InitializeParams) -> None:
+        if self._set_up:  # a message came before `initialize` and set the server up
+            self.configuration.initialize(params)
+        else:
+            self._initialize_params = params
 
     def _show_message(self, kind: int, text: str) -> None:
         self.window_show_message(
@@ -60,6 +98,8 @@ class KestrelServer(LanguageServer):
         return bool(result and result.applied)
 
     def work_progress(self, title: str) -> AbstractAsyncContextManager[None]:
+        from kestrel_lsp.features.progress import work_progress
+
         if not self.editor.progress:
             return nullcontext()
         return work_progress(self.work_done_progress, title)
@@ -89,41 +129,36 @@ def build_server(session: Session | None = None) -> KestrelServer:
     """The server with every LSP method wired to the feature that answers it. A feature's
     `InvalidParams` is answered −32602 by pygls."""
     server = KestrelServer(session)
-    configuration, actions, completions = (
-        server.configuration,
-        server.code_actions,
-        server.completions,
-    )
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: KestrelServer, params: types.InitializeParams) -> None:
-        configuration.initialize(params)
+        ls.initialize_with(params)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: KestrelServer, params: types.InitializedParams) -> None:
-        await configuration.initialized(params)
+        await ls.configuration.initialized(params)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
         ls: KestrelServer, params: types.DidChangeConfigurationParams
     ) -> None:
-        await configuration.changed(params)
+        await ls.configuration.changed(params)
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=list(KINDS), resolve_provider=True),
     )
     def code_action(ls: KestrelServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        return actions.actions_for(params)
+        return ls.code_actions.actions_for(params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def resolve(ls: KestrelServer, action: types.CodeAction) -> types.CodeAction:
-        return await actions.resolve(action)
+        return await ls.code_actions.resolve(action)
 
     @server.command(APPLY_COMMAND)
     async def apply_action(ls: KestrelServer, data: Any = None) -> Any:
         # Without `arguments` pygls calls this with none: that is invalid params, not a crash.
-        return await actions.apply_command(data)
+        return await ls.code_actions.apply_command(data)
 
     @server.command(CHECK_SETUP_COMMAND)
     async def check_setup(ls: KestrelServer, *args: Any) -> Any:
@@ -135,11 +170,11 @@ def build_server(session: Session | None = None) -> KestrelServer:
     async def inline_completion(
         ls: KestrelServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList:
-        return await completions.inline(params)
+        return await ls.completions.inline(params)
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
     async def completion(ls: KestrelServer, params: types.CompletionParams) -> types.CompletionList:
-        return await completions.classic(params)
+        return await ls.completions.classic(params)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: KestrelServer, *_args: Any) -> None:

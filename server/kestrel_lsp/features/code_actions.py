@@ -14,6 +14,14 @@ from lsprotocol import types
 
 from kestrel_lsp.documents import Document, PositionError
 from kestrel_lsp.features import prompts, targets
+from kestrel_lsp.features.action_kinds import (
+    APPLY_COMMAND,
+    CUSTOM,
+    DOCSTRING,
+    KINDS,
+    QUICKFIX,
+    SELECTION,
+)
 from kestrel_lsp.features.edits import refusal, replacement_for
 from kestrel_lsp.features.host import Host, InvalidParams, open_document
 from kestrel_lsp.features.notices import ActionCrashed, FileChanged
@@ -23,17 +31,11 @@ from kestrel_lsp.settings import CustomAction
 
 log = logging.getLogger(__name__)
 
-QUICKFIX = "quickfix.kestrel"
-DOCSTRING = "refactor.rewrite.kestrel.docstring"
-SELECTION = "refactor.rewrite.kestrel.selection"
-CUSTOM = "refactor.rewrite.kestrel.custom"  # the user's own actions (setting `actions`)
-KINDS = [QUICKFIX, DOCSTRING, SELECTION, CUSTOM]
 TITLES = {
     QUICKFIX: "Kestrel: Fix with AI",
     DOCSTRING: "Kestrel: Add docstring",
     SELECTION: "Kestrel: Rewrite selection",
 }
-APPLY_COMMAND = "kestrel.applyAction"
 
 
 @attrs.define
