@@ -47,9 +47,9 @@ def _did_open() -> dict[str, Any]:
 
 
 def test_importing_the_server_loads_no_session_settings_or_features() -> None:
-    code = "import sys, kestrel_lsp.server; print(sorted(sys.modules))"
+    code = "import json, sys, kestrel_lsp.server; print(json.dumps(list(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = {m for m in done.stdout.strip()[2:-2].split("', '") if m.startswith("kestrel_lsp")}
+    loaded = {m for m in json.loads(done.stdout) if m.startswith("kestrel_lsp")}
     assert not loaded & {
         "kestrel_lsp.session",
         "kestrel_lsp.settings",
